@@ -1,0 +1,131 @@
+"""Command line: `python -m analysis {score,subset,reproduce} --help`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from analysis.data import DATA_ROOT_ENV, DatasetError
+from analysis.profiles import PROFILE_ENV, PROFILES
+from analysis.score_runs import SCORES
+from analysis.sweep import EXECUTOR_ENV
+from analysis.train import NonFiniteLossError
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=os.environ.get(PROFILE_ENV, "cpu"),
+                        help=f"scale profile (default: ${PROFILE_ENV}, else cpu)")
+    parser.add_argument("--data-root", help=f"folder holding the datasets (default: ${DATA_ROOT_ENV}, "
+                                            "else ~/.cache/datadiet/data)")
+    parser.add_argument("--executor", choices=["local", "processes", "submitit"],
+                        help=f"where training runs execute (default: ${EXECUTOR_ENV}, else local)")
+
+
+def _write_scores(path: Path, scores: np.ndarray, source_indices: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    if path.suffix == ".npy":
+        with open(tmp, "wb") as f:
+            np.save(f, scores)
+    elif path.suffix == ".csv":
+        with open(tmp, "w") as f:
+            f.write("index,score\n")
+            f.writelines(f"{i},{s!r}\n" for i, s in zip(source_indices.tolist(), scores.tolist()))
+    else:
+        raise SystemExit(f"error: --out must end in .csv or .npy, got {path}")
+    os.replace(tmp, path)
+
+
+def read_scores(path: Path) -> np.ndarray:
+    """Scores from a file written by `score` (.npy, or .csv with columns index,score)."""
+    if not path.exists():
+        raise SystemExit(f"error: scores file {path} not found; write one with `python -m analysis score`")
+    if path.suffix == ".npy":
+        return np.load(path)
+    return np.loadtxt(path, delimiter=",", skiprows=1, usecols=1, ndmin=1)
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    from analysis.profiles import get_profile
+    from analysis.score_runs import compute_scores
+    from analysis.sweep import make_executor
+
+    profile = get_profile(args.profile).on(args.dataset)
+    epoch = profile.score_epoch if args.epoch is None else args.epoch
+    mean, _ = compute_scores(profile, args.score, epoch, args.seeds, model=args.model, squared=args.squared,
+                             executor=make_executor(args.executor))
+    data, _ = profile.data().load()
+    _write_scores(Path(args.out), mean.numpy(), data.source_indices.numpy())
+    print(f"wrote {len(mean)} {args.score} scores (epoch {epoch:g}, {args.seeds or profile.score_seeds} seeds, "
+          f"profile {profile.name}) to {args.out}")
+
+
+def cmd_subset(args: argparse.Namespace) -> None:
+    import torch
+
+    from analysis import prune
+
+    scores = torch.as_tensor(read_scores(Path(args.scores)))
+    if args.offset is None:
+        keep = prune.keep_hardest(scores, args.prune)
+    else:
+        keep = prune.keep_window(scores, args.offset, prune.kept_size(len(scores), args.prune))
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "wb") as f:
+        np.save(f, keep.numpy())
+    os.replace(tmp, out)
+    print(f"kept {len(keep)} of {len(scores)} examples -> {out} (positions in the scores file's order)")
+
+
+def cmd_reproduce(args: argparse.Namespace) -> None:
+    from analysis.reproduce import reproduce
+
+    reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    score = sub.add_parser("score", help="per-example scores averaged over initialisations, to .csv or .npy")
+    _common(score)
+    score.add_argument("--dataset", default="cifar10", choices=["cifar10", "cifar100", "cinic10"])
+    score.add_argument("--score", required=True, choices=SCORES)
+    score.add_argument("--epoch", type=float, help="training epoch at which to score (0: init; default: the "
+                                                   "profile's score epoch, 10%% of training)")
+    score.add_argument("--seeds", type=int, help="initialisations averaged (default: the profile's)")
+    score.add_argument("--model", help="network (default: the profile's for this dataset)")
+    score.add_argument("--squared", action="store_true", help="EL2N squared (changes averaged rankings)")
+    score.add_argument("--out", required=True, help="output file, .csv (index,score) or .npy")
+    score.set_defaults(func=cmd_score)
+
+    subset = sub.add_parser("subset", help="indices to keep from a scores file")
+    subset.add_argument("--scores", required=True, help="a file written by `score`")
+    subset.add_argument("--prune", type=float, required=True, help="fraction to prune, in [0, 1)")
+    subset.add_argument("--offset", type=int, help="skip this many highest scores first (sliding window)")
+    subset.add_argument("--out", required=True, help="output .npy of sorted positions to keep")
+    subset.set_defaults(func=cmd_subset)
+
+    reproduce = sub.add_parser("reproduce", help="execute the notebooks with papermill and build the book")
+    _common(reproduce)
+    reproduce.add_argument("--only", nargs="*", help="notebook names to run (default: all)")
+    reproduce.add_argument("--force", action="store_true", help="re-execute notebooks whose outputs exist")
+    reproduce.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "data_root", None):
+        os.environ[DATA_ROOT_ENV] = args.data_root
+    if getattr(args, "executor", None):
+        os.environ[EXECUTOR_ENV] = args.executor
+    try:
+        args.func(args)
+    except (DatasetError, NonFiniteLossError, ValueError) as err:
+        sys.exit(f"error: {err}")

@@ -1,0 +1,37 @@
+"""The paper's protocol and claims and Kirsch's (TMLR 2023) published numbers, with their sources.
+
+The project keeps its own copy (`published_results.yaml`) so the book builds without `../shared`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+PUBLISHED = Path(__file__).with_name("published_results.yaml")
+
+
+@cache
+def published() -> dict:
+    """The whole reference file as a dict."""
+    return yaml.safe_load(PUBLISHED.read_text())
+
+
+def claim(claim_id: str) -> str:
+    """The text of one of the paper's claims."""
+    for c in published()["paper"]["claims"]:
+        if c["id"] == claim_id:
+            return c["text"]
+    raise KeyError(f"no claim {claim_id!r} in {PUBLISHED.name}")
+
+
+def kirsch_accuracy(source: str = "kirsch_jax") -> pd.DataFrame:
+    """Kirsch's final test accuracies (percent): one row per (method, fraction pruned)."""
+    table = published()[source]["test_accuracy"]
+    fractions = table["fraction_pruned"]
+    rows = [{"method": m, "fraction": f, "test_acc": acc / 100}
+            for m, values in table.items() if m != "fraction_pruned" for f, acc in zip(fractions, values)]
+    return pd.DataFrame(rows)

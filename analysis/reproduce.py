@@ -1,0 +1,72 @@
+"""The driver: execute every study notebook with papermill at one profile, then build the book.
+
+Executed notebooks are the book's pages (`book/chapters/<name>.ipynb`); the book itself never
+executes code. Results are cached in the run store, so re-executing a finished profile takes
+minutes; `force` deletes the profile's stored results first and recomputes everything.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from analysis.profiles import PROFILE_ENV, get_profile
+from analysis.store import REPO_ROOT, RunStore
+
+# Execution order: the scorecard (the landing page) runs last, once every chapter has recorded its verdicts.
+NOTEBOOKS = (
+    "pruning_curves", "score_epochs", "score_agreement", "seeds", "transfer", "galleries",
+    "regime", "noise", "offsets", "lmc", "ntk", "scorecard",
+)
+
+
+def execute(name: str, profile: str, out_dir: Path, executor: str | None = None) -> Path:
+    """Run `notebooks/<name>.ipynb` with papermill into `out_dir/<name>.ipynb`."""
+    import papermill
+
+    out = out_dir / f"{name}.ipynb"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".{name}.running.ipynb"
+    parameters = {"PROFILE": profile}
+    if executor:
+        parameters["EXECUTOR"] = executor
+    papermill.execute_notebook(
+        str(REPO_ROOT / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=parameters,
+        kernel_name="python3", cwd=str(REPO_ROOT / "notebooks"), progress_bar=False,
+    )
+    os.replace(tmp, out)  # a page appears only once its notebook ran to the end
+    return out
+
+
+def build_book(root: Path = REPO_ROOT) -> Path:
+    """`jupyter-book build` of the repository's book (execution off); returns the HTML folder."""
+    jb = Path(sys.executable).with_name("jupyter-book")
+    subprocess.run([str(jb), "build", str(root), "--quiet"], check=True)
+    return root / "_build" / "html"
+
+
+def reproduce(profile: str, only: list[str] | None = None, force: bool = False, executor: str | None = None,
+              out_dir: Path | None = None, book: bool = True) -> None:
+    """Execute the notebooks (all, or `only`) at `profile`, then build the book."""
+    get_profile(profile)  # fail fast on an unknown profile
+    names = list(only or NOTEBOOKS)
+    unknown = sorted(set(names) - set(NOTEBOOKS))
+    if unknown:
+        raise ValueError(f"Unknown notebook(s) {unknown}: choose from {', '.join(NOTEBOOKS)}.")
+    if force:
+        shutil.rmtree(RunStore(profile).root, ignore_errors=True)
+    os.environ[PROFILE_ENV] = profile
+    out_dir = out_dir or REPO_ROOT / "book" / "chapters"
+    start = time.perf_counter()
+    for name in (bar := tqdm(names, desc=f"reproduce ({profile})", unit="notebook")):
+        bar.set_postfix_str(name)
+        execute(name, profile, out_dir, executor)
+    print(f"executed {len(names)} notebook(s) at profile {profile} in {time.perf_counter() - start:.0f}s")
+    if book:
+        print(f"book: {build_book() / 'index.html'}")

@@ -1,0 +1,92 @@
+"""Scores averaged over initialisations: train (or load) one score run per seed, score its checkpoints.
+
+A score run is the profile's full-data training run with checkpoints at every epoch some study
+reads, so scores at several epochs, forgetting (end of training) and the full-data accuracy all
+come from the same runs. Each (run, score, step) result is cached in the run store.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from analysis.profiles import Profile
+from analysis.scores import el2n, forgetting_from_counts, grand, input_norm
+from analysis.store import Result, RunStore, config_key
+from analysis.sweep import RunTask, run_all
+from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_training
+
+SCORES = ("el2n", "grand", "forgetting", "input_norm")
+
+
+def score_run_config(
+    profile: Profile, seed: int, model: str | None = None, width: int | None = None, label_noise: float = 0.0,
+    epochs: float | None = None, lr: float | None = None, weight_decay: float | None = None,
+) -> TrainConfig:
+    """The full-data run of `seed` whose checkpoints the scores are read from."""
+    budget = profile.epochs if epochs is None else epochs
+    config = profile.train_config(
+        seed, model, width, label_noise, epochs=budget,
+        save_epochs=(*(e for e in profile.checkpoint_epochs() if e <= budget), budget, budget / 10),
+    )
+    return replace(
+        config, lr=config.lr if lr is None else lr,
+        weight_decay=config.weight_decay if weight_decay is None else weight_decay,
+    )
+
+
+def score_runs(profile: Profile, configs: list[TrainConfig], executor: Executor | None = None) -> list[dict]:
+    """Train (or load) score runs, in parallel where the executor allows."""
+    return run_all([RunTask(profile.name, c) for c in configs], executor, desc="score runs")
+
+
+def score_of_run(profile: Profile, config: TrainConfig, score: str, step: int, squared: bool = False) -> Tensor:
+    """One run's per-example `score` at `step` (cached). `forgetting` uses the end of training."""
+    if score not in SCORES:
+        raise ValueError(f"Unknown score {score!r}: choose one of {', '.join(SCORES)}.")
+    store = RunStore(profile.name)
+    device = resolve_device()
+    data, _ = config.data.load(device)
+    if score == "input_norm":
+        return input_norm(data.normalize(data.train_images))
+    if score == "forgetting":
+        run = run_training(config, store)
+        return forgetting_from_counts(run.arrays["forget_counts"], run.arrays["ever_correct"])
+
+    def compute() -> Result:
+        model = load_checkpoint(config, step, store)
+        images = data.normalize(data.train_images)
+        fn = (lambda m, x, y: el2n(m, x, y, squared=squared)) if score == "el2n" else grand
+        return Result({"score": score, "step": step}, {"scores": fn(model, images, data.train_labels).numpy()})
+
+    key = {"train": config_key("train", config.key_dict()), "score": score, "step": step, "squared": squared}
+    return torch.as_tensor(store.get_or_compute("scores", key, compute, device=str(device)).arrays["scores"])
+
+
+def compute_scores(
+    profile: Profile, score: str, epoch: float, seeds: int | list[int] | None = None, *,
+    model: str | None = None, width: int | None = None, label_noise: float = 0.0, epochs: float | None = None,
+    squared: bool = False, executor: Executor | None = None, **hparams,
+) -> tuple[Tensor, Tensor]:
+    """Per-example mean of `score` at `epoch` (0: initialisation) over seeds, and the (seeds, N) matrix.
+
+    `epochs` sets another training budget for the score runs (the regime study); `hparams` may
+    set `lr` / `weight_decay` of the score runs (the transfer study).
+    """
+    seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
+    configs = [score_run_config(profile, s, model, width, label_noise, epochs, **hparams) for s in seeds]
+    if score not in ("input_norm",):
+        score_runs(profile, configs, executor)
+    step = profile.step(epoch)
+    per_seed = torch.stack([score_of_run(profile, c, score, step, squared) for c in configs])
+    return per_seed.mean(0), per_seed
+
+
+def full_data_accuracy(profile: Profile, seeds: int | None = None, **kwargs) -> np.ndarray:
+    """Final test accuracies of the score runs, which are the full-data runs."""
+    configs = [score_run_config(profile, s, **kwargs) for s in range(seeds or profile.score_seeds)]
+    return np.array([m["final_test_acc"] for m in score_runs(profile, configs)])

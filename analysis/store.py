@@ -1,0 +1,134 @@
+"""The run store: every run's result under `results/<profile>/<kind>/<key>/`, keyed by its config.
+
+A result is a folder holding `config.json`, `metrics.json` (with provenance) and one `.npy` per
+per-example array. It is written to a temporary folder and renamed into place, so a result is
+either complete or absent. Bulky artefacts (checkpoints, resume states) go to `scratch/`, which
+is never committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS_ENV = "DATADIET_RESULTS"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def results_root() -> Path:
+    """$DATADIET_RESULTS, else `results/` at the repository root."""
+    return Path(os.environ.get(RESULTS_ENV, REPO_ROOT / "results"))
+
+
+def config_key(kind: str, config: dict) -> str:
+    """A short stable hash of a complete, JSON-serialisable config."""
+    canonical = json.dumps({"kind": kind, **config}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def array_digest(array: np.ndarray | torch.Tensor) -> str:
+    """A short hash of an array's contents, to key configs that hold index sets."""
+    data = array.cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+    return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()[:16]
+
+
+def provenance(device: str, wall_time_s: float) -> dict:
+    """Where and how a result was made."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "git_commit": commit,
+        "torch": torch.__version__,
+        "device": device,
+        "host_cpu": platform.processor() or platform.machine(),
+        "wall_time_s": round(wall_time_s, 3),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+@dataclass
+class Result:
+    """Metrics (JSON-serialisable) and per-example arrays of one run."""
+
+    metrics: dict
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class RunStore:
+    """Results of one profile, cached by config."""
+
+    def __init__(self, profile: str, root: Path | None = None) -> None:
+        self.root = (root or results_root()) / profile
+
+    def path(self, kind: str, config: dict) -> Path:
+        return self.root / kind / config_key(kind, config)
+
+    def scratch(self, kind: str, config: dict) -> Path:
+        """A folder for bulky artefacts of one run (checkpoints); never committed."""
+        return self.root / "scratch" / kind / config_key(kind, config)
+
+    def load(self, kind: str, config: dict) -> Result | None:
+        folder = self.path(kind, config)
+        if not (folder / "metrics.json").exists():
+            return None
+        metrics = json.loads((folder / "metrics.json").read_text())
+        arrays = {p.stem: np.load(p) for p in sorted(folder.glob("*.npy"))}
+        return Result(metrics, arrays)
+
+    def save(self, kind: str, config: dict, result: Result) -> None:
+        """Write atomically: a temporary folder renamed into place."""
+        folder = self.path(kind, config)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            (tmp / "config.json").write_text(json.dumps(config, indent=1, sort_keys=True, default=str))
+            (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=1, default=float))
+            for name, array in result.arrays.items():
+                np.save(tmp / f"{name}.npy", array)
+            if folder.exists():  # a concurrent writer finished first: identical config, keep theirs
+                shutil.rmtree(tmp)
+                return
+            os.rename(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def get_or_compute(
+        self, kind: str, config: dict, compute: Callable[[], Result], device: str = "cpu",
+        force: bool = False,
+    ) -> Result:
+        """The stored result of `config`, or compute, stamp with provenance, store and return it."""
+        if not force and (cached := self.load(kind, config)) is not None:
+            return cached
+        if force and self.path(kind, config).exists():
+            shutil.rmtree(self.path(kind, config))
+        start = time.perf_counter()
+        result = compute()
+        result.metrics["provenance"] = provenance(device, time.perf_counter() - start)
+        self.save(kind, config, result)
+        return result
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    """torch.save through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,329 @@
+"""Training: the paper's protocol on any index subset, cached in the run store and resumable.
+
+One run is fully described by a `TrainConfig`. Data order and augmentation are drawn from
+generators seeded by (seed, epoch) and (seed, step), so a run resumed from its last saved state
+continues exactly as if it had never stopped. The trainer records, on the device and without
+extra passes, test accuracy over training and each example's correctness at every presentation
+(folded into forgetting counts), and saves checkpoints at requested steps.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from analysis.data import ImageDataset, augment, class_balanced_subset, corrupt_labels, load_dataset
+from analysis.models import build_model
+from analysis.scores import ForgettingTracker
+from analysis.store import Result, RunStore, array_digest, atomic_torch_save
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or inf; the run is abandoned and nothing is stored."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which training and test examples a run sees, and their labels."""
+
+    dataset: str = "cifar10"
+    train_per_class: int = 0  # 0: the whole training set; else a class-balanced subset of this size per class
+    test_examples: int = 0  # 0: the whole test set; else its first `test_examples` examples
+    label_noise: float = 0.0  # fraction of training labels permuted by `corrupt_labels`
+    subset_seed: int = 0  # seeds the class-balanced subset and the label noise
+
+    def load(self, device: str | torch.device = "cpu", root: str | None = None) -> tuple[ImageDataset, Tensor]:
+        """The dataset on `device` and a bool mask of training examples whose label was corrupted."""
+        return _load_spec(self, str(device), root)
+
+
+@lru_cache(maxsize=4)
+def _load_spec(spec: DataSpec, device: str, root: str | None) -> tuple[ImageDataset, Tensor]:
+    data = load_dataset(spec.dataset, root=root, device="cpu")
+    if spec.train_per_class:
+        data = data.with_train_subset(class_balanced_subset(data.train_labels, spec.train_per_class, spec.subset_seed))
+    if spec.test_examples:
+        data = ImageDataset(
+            data.name, data.train_images, data.train_labels, data.test_images[: spec.test_examples],
+            data.test_labels[: spec.test_examples], data.num_classes, data.mean, data.std, data.source_indices,
+        )
+    is_noisy = torch.zeros(len(data.train_labels), dtype=torch.bool)
+    if spec.label_noise:
+        noisy, is_noisy = corrupt_labels(data.train_labels, spec.label_noise, spec.subset_seed)
+        data = data.with_train_labels(noisy)
+    return data.to(device), is_noisy
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run. Defaults are the paper's CIFAR-10 protocol."""
+
+    data: DataSpec = field(default_factory=DataSpec)
+    model: str = "resnet18"
+    width: int = 64
+    seed: int = 0  # initialisation, data order and augmentation
+    steps: int = 78_000  # fixed by the full-data run: 200 epochs x 390 steps
+    batch_size: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4  # on all parameters, BatchNorm included
+    lr_milestones: tuple[float, ...] = (0.3, 0.6, 0.8)  # epochs 60, 120, 160 of 200
+    lr_gamma: float = 0.2
+    augment: bool = True
+    subset: str = "full"  # digest of the training index subset (`array_digest`), or "full"
+    save_steps: tuple[int, ...] = ()  # checkpoints to keep (score epochs, spawn points)
+    eval_every: int = 1_000  # steps between test evaluations
+    init_from: str = ""  # "<train key>@<step>": start from a parent run's checkpoint (LMC children)
+
+    def lr_at(self, step: int) -> float:
+        passed = sum(step >= int(m * self.steps) for m in self.lr_milestones)
+        return self.lr * self.lr_gamma**passed
+
+    def start_step(self) -> int:
+        return int(self.init_from.rsplit("@", 1)[1]) if self.init_from else 0
+
+    def key_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_device(device: str | None = None) -> torch.device:
+    """'auto' or None -> CUDA when available, else CPU."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _mix(*ints: int) -> int:
+    """A deterministic 63-bit seed from several integers."""
+    h = 0x9E3779B97F4A7C15
+    for i in ints:
+        h = (h ^ (i + 0x7F4A7C15 + (h << 6) + (h >> 2))) & 0x7FFF_FFFF_FFFF_FFFF
+    return h
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; plain float32 elsewhere."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
+    model = model.to(device)
+    return model.to(memory_format=torch.channels_last)  # faster on CUDA and on CPU (measured)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, images: Tensor, labels: Tensor, data: ImageDataset, batch: int = 1000) -> float:
+    """Top-1 accuracy of `model` in eval mode on uint8 `images`; restores the model's mode."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for i in range(0, len(labels), batch):
+        x = data.normalize(images[i : i + batch].to(device))
+        with autocast(device):
+            correct += (model(x).argmax(1) == labels[i : i + batch].to(device)).sum()
+    model.train(was_training)
+    return correct.item() / max(len(labels), 1)
+
+
+def new_model(config: TrainConfig, num_classes: int, device: torch.device) -> nn.Module:
+    """The run's initial network, seeded by `config.seed` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config.model, num_classes, config.width)
+    return prepare_model(model, device)
+
+
+def new_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+        weight_decay=config.weight_decay,
+    )
+
+
+def run_training(
+    config: TrainConfig,
+    store: RunStore,
+    subset: Tensor | None = None,
+    device: str | None = None,
+    force: bool = False,
+    on_eval: Callable[[int], None] | None = None,
+    compile_model: bool = False,
+) -> Result:
+    """Train `config` (on `subset` of the training set, if given), or load its stored result.
+
+    `on_eval(step)` is called after each evaluation, once the resume state is saved (tests use
+    it to interrupt a run).
+    """
+    expected = "full" if subset is None else array_digest(subset)
+    if config.subset != expected:
+        raise ValueError(f"config.subset is {config.subset!r} but the subset passed has digest {expected!r}")
+    dev = resolve_device(device)
+    return store.get_or_compute(
+        "train", config.key_dict(),
+        lambda: _train(config, store, subset, dev, on_eval, compile_model), device=str(dev), force=force,
+    )
+
+
+def checkpoint_path(store: RunStore, config: TrainConfig, step: int):
+    return store.scratch("train", config.key_dict()) / f"step_{step}.pt"
+
+
+def load_checkpoint(
+    config: TrainConfig, step: int, store: RunStore, subset: Tensor | None = None, device: str | None = None
+) -> nn.Module:
+    """The run's network at `step` (in `config.save_steps`), retraining the run if the file is gone."""
+    if step not in config.save_steps:
+        raise ValueError(f"step {step} is not in the run's save_steps {config.save_steps}")
+    dev = resolve_device(device)
+    path = checkpoint_path(store, config, step)
+    if not path.exists():  # e.g. a fresh clone holds results but never checkpoints: recompute them
+        run_training(config, store, subset, device=str(dev), force=True)
+    data, _ = config.data.load(dev)
+    model = new_model(config, data.num_classes, dev)
+    model.load_state_dict(torch.load(path, map_location=dev)["model"])
+    return model
+
+
+def _train(
+    config: TrainConfig,
+    store: RunStore,
+    subset: Tensor | None,
+    device: torch.device,
+    on_eval: Callable[[int], None] | None,
+    compile_model: bool,
+) -> Result:
+    start_time = time.perf_counter()
+    data, _ = config.data.load(device)
+    n_train = len(data.train_labels)
+    positions = (torch.arange(n_train) if subset is None else subset.cpu()).to(device)
+    steps_per_epoch = len(positions) // config.batch_size  # the last partial batch is dropped
+    if steps_per_epoch == 0:
+        raise ValueError(f"subset of {len(positions)} examples is smaller than one batch ({config.batch_size})")
+
+    model = new_model(config, data.num_classes, device)
+    optimizer = new_optimizer(model, config)
+    step = config.start_step()
+    if config.init_from:
+        parent = torch.load(_parent_checkpoint(store, config.init_from), map_location=device)
+        model.load_state_dict(parent["model"])
+        optimizer.load_state_dict(parent["optimizer"])
+    tracker = ForgettingTracker(n_train, device)
+    history: dict[str, list] = {"test_acc": [], "train_acc_running": [], "loss_running": []}
+
+    scratch = store.scratch("train", config.key_dict())
+    resume_path = scratch / "resume.pt"
+    if resume_path.exists():
+        state = torch.load(resume_path, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        tracker.load_state_dict(state["tracker"])
+        history, step = state["history"], state["step"]
+
+    fwd = torch.compile(model) if compile_model else model
+    loss_sum = torch.zeros((), device=device)
+    correct_sum = torch.zeros((), device=device, dtype=torch.long)
+    seen, perm_epoch, perm = 0, -1, positions
+    aug_gen = torch.Generator(device=device)
+    model.train()
+    while step < config.steps:
+        if step in config.save_steps:
+            atomic_torch_save(_state(model, optimizer), scratch / f"step_{step}.pt")
+        epoch, batch_pos = divmod(step, steps_per_epoch)
+        if epoch != perm_epoch:
+            order = torch.randperm(len(positions), generator=torch.Generator().manual_seed(_mix(config.seed, epoch)))
+            perm, perm_epoch = positions[order.to(device)], epoch
+        idx = perm[batch_pos * config.batch_size : (batch_pos + 1) * config.batch_size]
+        images, labels = data.train_images[idx], data.train_labels[idx]
+        if config.augment:
+            aug_gen.manual_seed(_mix(config.seed, step, 1))
+            images = augment(images, aug_gen)
+        x = data.normalize(images).contiguous(memory_format=torch.channels_last)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr_at(step)
+        with autocast(device):
+            logits = fwd(x)
+            loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            correct = logits.argmax(1) == labels
+            tracker.update(idx, correct)
+            loss_sum += loss.detach().float()
+            correct_sum += correct.sum()
+            seen += len(labels)
+        step += 1
+        if step % config.eval_every == 0 or step == config.steps:
+            mean_loss = loss_sum.item() / max(seen // config.batch_size, 1)
+            if not math.isfinite(mean_loss):
+                raise NonFiniteLossError(
+                    f"training loss became {mean_loss} before step {step} (model {config.model}, lr {config.lr}): "
+                    f"lower the learning rate or check the data; nothing was stored."
+                )
+            history["loss_running"].append([step, mean_loss])
+            history["train_acc_running"].append([step, correct_sum.item() / max(seen, 1)])
+            history["test_acc"].append([step, accuracy(model, data.test_images, data.test_labels, data)])
+            loss_sum.zero_(), correct_sum.zero_()
+            seen = 0
+            if step < config.steps:
+                atomic_torch_save(
+                    {**_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step},
+                    resume_path,
+                )
+                if on_eval is not None:
+                    on_eval(step)
+    if config.steps in config.save_steps:
+        atomic_torch_save(_state(model, optimizer), scratch / f"step_{config.steps}.pt")
+
+    train_images, train_labels = data.train_images[positions], data.train_labels[positions]
+    metrics = {
+        "final_test_acc": history["test_acc"][-1][1],
+        "final_train_acc": accuracy(model, train_images, train_labels, data),
+        "train_examples": len(positions),
+        "epochs": config.steps / steps_per_epoch,
+        "images_per_s": (config.steps - config.start_step()) * config.batch_size / (time.perf_counter() - start_time),
+        **history,
+    }
+    resume_path.unlink(missing_ok=True)
+    return Result(metrics, {
+        "forget_counts": tracker.forgets.cpu().numpy(),
+        "ever_correct": tracker.learned.cpu().numpy(),
+    })
+
+
+def _state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+
+
+def _parent_checkpoint(store: RunStore, init_from: str):
+    key, step = init_from.rsplit("@", 1)
+    path = store.root / "scratch" / "train" / key / f"step_{step}.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"parent checkpoint {path} is missing: run the parent with save_steps including {step}")
+    return path
+
+
+def child_config(parent: TrainConfig, step: int, seed: int, subset: Tensor | None = None) -> TrainConfig:
+    """A run that starts from `parent`'s checkpoint at `step` with its own data order (LMC children)."""
+    from analysis.store import config_key
+
+    return replace(
+        parent, seed=seed, save_steps=(parent.steps,), subset="full" if subset is None else array_digest(subset),
+        init_from=f"{config_key('train', parent.key_dict())}@{step}",
+    )
+
+
+def subset_config(config: TrainConfig, subset: Tensor) -> TrainConfig:
+    """`config` trained on `subset` (same steps and schedule, as in the paper)."""
+    return replace(config, subset=array_digest(subset))

@@ -1,0 +1,61 @@
+import pytest
+import torch
+
+from analysis import prune
+
+
+def test_keep_hardest_and_easiest_sizes_and_ties():
+    scores = torch.tensor([0.5, 0.9, 0.1, 0.9, 0.3, 0.7])
+    assert prune.keep_hardest(scores, 0.5).tolist() == [1, 3, 5]
+    assert prune.keep_easiest(scores, 0.5).tolist() == [0, 2, 4]
+    assert prune.hardest_first(scores).tolist() == [1, 3, 5, 0, 4, 2]  # tie: lower index first
+    assert len(prune.keep_hardest(torch.rand(1000), 0.3)) == 700
+    assert prune.kept_size(50_000, 0.5) == 25_000
+
+
+def test_window_counts_from_the_hardest_end():
+    scores = torch.arange(10.0)  # example i has score i: the hardest is 9
+    assert prune.keep_window(scores, 0, 3).tolist() == [7, 8, 9]
+    assert prune.keep_window(scores, 2, 3).tolist() == [5, 6, 7]
+    with pytest.raises(ValueError):
+        prune.keep_window(scores, 8, 3)
+
+
+def test_window_never_overlaps_the_excluded_top_tail():
+    scores = torch.rand(500, generator=torch.Generator().manual_seed(0))
+    for offset in (0, 10, 100, 250):
+        top = set(prune.hardest_first(scores)[:offset].tolist())
+        window = prune.keep_window(scores, offset, 200)
+        assert len(window) == 200 and not top & set(window.tolist())
+
+
+def test_random_subset_is_seeded():
+    a, b = prune.random_subset(100, 30, seed=1), prune.random_subset(100, 30, seed=1)
+    assert torch.equal(a, b) and len(set(a.tolist())) == 30
+    assert not torch.equal(a, prune.random_subset(100, 30, seed=2))
+
+
+def test_infinite_scores_rank_hardest_and_nan_is_refused():
+    scores = torch.tensor([1.0, float("inf"), 2.0])
+    assert prune.hardest_first(scores).tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="NaN"):
+        prune.hardest_first(torch.tensor([1.0, float("nan")]))
+
+
+def test_ccs_size_cut_and_coverage():
+    scores = torch.rand(2000, generator=torch.Generator().manual_seed(0))
+    keep = prune.ccs(scores, size=600, hard_cut=0.1, strata=10, seed=0)
+    assert len(keep) == 600 and len(set(keep.tolist())) == 600
+    cut = set(prune.hardest_first(scores)[:200].tolist())
+    assert not cut & set(keep.tolist())
+    kept_scores = scores[keep]
+    pool = scores[prune.hardest_first(scores)[200:]]
+    edges = torch.linspace(float(pool.min()), float(pool.max()), 11)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        assert ((kept_scores >= lo) & (kept_scores <= hi)).any(), "every stratum contributes"
+
+
+def test_ccs_gives_small_strata_everything_and_fills_the_budget():
+    scores = torch.cat([torch.zeros(5), torch.ones(95)])  # two strata of 5 and 95 examples
+    keep = prune.ccs(scores, size=40, hard_cut=0.0, strata=2, seed=0)
+    assert len(keep) == 40 and set(range(5)) <= set(keep.tolist())

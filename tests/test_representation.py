@@ -1,0 +1,65 @@
+"""Empirical NTK Gram matrix and kernel velocity."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from analysis.models import build_model
+from analysis.representation import kernel_distance, kernel_velocity, ntk_gram
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_ntk_of_a_linear_model(bias: bool):
+    torch.manual_seed(0)
+    x = torch.randn(10, 2, 3, 3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(18, 1, bias=bias))
+    flat = x.flatten(1).double()
+    expected = flat @ flat.T + (1.0 if bias else 0.0)
+    k = ntk_gram(model, x, batch_size=4)
+    assert k.dtype == torch.float64 and k.shape == (10, 10)
+    torch.testing.assert_close(k, expected, rtol=1e-5, atol=1e-8)
+
+
+def _naive_ntk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    params = [p for p in model.parameters() if p.requires_grad]
+    rows = []
+    for xi in x:
+        grads = torch.autograd.grad(model(xi[None]).sum(), params)
+        rows.append(torch.cat([g.flatten() for g in grads]).double())
+    g = torch.stack(rows)
+    return g @ g.T
+
+
+def test_ntk_of_a_resnet_matches_per_example_autograd():
+    torch.manual_seed(0)
+    model = build_model("resnet18", 3, width=4)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.normal_(0, 0.1)
+    model.train()  # ntk_gram must evaluate in eval mode and then restore train mode
+    x = torch.randn(6, 3, 8, 8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    k = ntk_gram(model, x, batch_size=4)
+    assert model.training
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name]), name
+    expected = _naive_ntk(model.eval(), x)
+    assert ((k - expected).abs().max() / expected.abs().max()).item() < 1e-4
+    torch.testing.assert_close(k, k.T)
+
+
+def test_kernel_velocity():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(5, 5, generator=gen, dtype=torch.float64)
+    k, other = a @ a.T, torch.eye(5, dtype=torch.float64)
+    assert kernel_velocity(k, k) == pytest.approx(0.0, abs=1e-12)
+    assert kernel_velocity(k, 3 * k) == pytest.approx(0.0, abs=1e-12)
+    v = kernel_velocity(k, other)
+    assert v > 0
+    assert kernel_velocity(k, other, dt=4.0) == pytest.approx(v / 4)
+    assert kernel_distance(k, other) == pytest.approx(v)
