@@ -98,11 +98,12 @@ def _as_tensors(images: np.ndarray, labels) -> tuple[Tensor, Tensor]:
 
 def _torchvision_cifar(cls, folder: str, root: Path, download: bool) -> tuple:
     """Load both splits of CIFAR-10/100 through torchvision, with clear errors."""
+    from torchvision.datasets.cifar import check_integrity  # the function torchvision's CIFAR classes use
+
     present = (root / folder).is_dir()
     if present:
-        probe = cls.__new__(cls)
-        probe.root = str(root)
-        if not probe._check_integrity():
+        files = [*cls.train_list, *cls.test_list, (cls.meta["filename"], cls.meta["md5"])]
+        if not all(check_integrity(str(root / folder / name), md5) for name, md5 in files):
             raise DatasetError(
                 f"{cls.__name__} at {root / folder} fails torchvision's md5 checksum: the files are "
                 f"corrupted or not the official release. Delete that folder and re-download, "

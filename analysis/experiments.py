@@ -169,4 +169,5 @@ def offset_sweep(profile: Profile, label_noise: float = 0.0, executor: Executor 
                                                                                            size))
                   for o in profile.offsets if round(o * n) + size <= n]
     selections.append(({"offset": np.nan, "selection": "random"}, prune.random_subset(n, size, seed=size)))
-    return retrain(profile, selections, executor=executor, desc="windows", label_noise=label_noise)
+    return retrain(profile, selections, seeds=profile.secondary_seeds, executor=executor, desc="windows",
+                   label_noise=label_noise)

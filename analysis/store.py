@@ -25,6 +25,8 @@ import numpy as np
 import torch
 
 RESULTS_ENV = "DATADIET_RESULTS"
+# Compute time of every result this process used (folder -> seconds), for "how long this chapter takes".
+_LEDGER: dict[str, float] = {}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,6 +118,7 @@ class RunStore:
     ) -> Result:
         """The stored result of `config`, or compute, stamp with provenance, store and return it."""
         if not force and (cached := self.load(kind, config)) is not None:
+            note_use(self.path(kind, config), cached.metrics)
             return cached
         if force and self.path(kind, config).exists():
             shutil.rmtree(self.path(kind, config))
@@ -123,7 +126,18 @@ class RunStore:
         result = compute()
         result.metrics["provenance"] = provenance(device, time.perf_counter() - start)
         self.save(kind, config, result)
+        note_use(self.path(kind, config), result.metrics)
         return result
+
+
+def note_use(folder: Path, metrics: dict) -> None:
+    """Remember that this process used the result in `folder` (see `compute_seconds`)."""
+    _LEDGER[str(folder)] = metrics.get("provenance", {}).get("wall_time_s", 0.0)
+
+
+def compute_seconds() -> float:
+    """Total measured compute time of the distinct results this process has used."""
+    return sum(_LEDGER.values())
 
 
 def atomic_torch_save(obj, path: Path) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from analysis.store import RunStore
+from analysis.store import RunStore, note_use
 from analysis.train import TrainConfig, run_training
 
 EXECUTOR_ENV = "DATADIET_EXECUTOR"
@@ -114,11 +114,14 @@ def run_all(tasks: Iterable[RunTask], executor: Executor | None = None, desc: st
     executor = executor or make_executor()
     try:
         if isinstance(executor, InProcessExecutor):  # one by one, so the bar moves as runs finish
-            return [run_task(t) for t in tqdm(tasks, desc=desc, leave=False)]
-        futures = {executor.submit(run_task, t): i for i, t in enumerate(tasks)}
-        results: list[dict] = [{}] * len(tasks)
-        for future in tqdm(as_completed(futures), total=len(tasks), desc=desc, leave=False):
-            results[futures[future]] = future.result()
+            results = [run_task(t) for t in tqdm(tasks, desc=desc, leave=False)]
+        else:
+            futures = {executor.submit(run_task, t): i for i, t in enumerate(tasks)}
+            results = [{}] * len(tasks)
+            for future in tqdm(as_completed(futures), total=len(tasks), desc=desc, leave=False):
+                results[futures[future]] = future.result()
+        for task, metrics in zip(tasks, results):  # workers' results count towards this process's compute time
+            note_use(RunStore(task.profile).path("train", task.config.key_dict()), metrics)
         return results
     finally:
         if own:

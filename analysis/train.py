@@ -229,11 +229,13 @@ def _train(
         optimizer.load_state_dict(state["optimizer"])
         tracker.load_state_dict(state["tracker"])
         history, step = state["history"], state["step"]
+    first_step = step
 
     fwd = torch.compile(model) if compile_model else model
     loss_sum = torch.zeros((), device=device)
     correct_sum = torch.zeros((), device=device, dtype=torch.long)
     seen, perm_epoch, perm = 0, -1, positions
+    loop_start, eval_seconds = time.perf_counter(), 0.0
     aug_gen = torch.Generator(device=device)
     model.train()
     while step < config.steps:
@@ -267,13 +269,16 @@ def _train(
         if step % config.eval_every == 0 or step == config.steps:
             mean_loss = loss_sum.item() / max(seen // config.batch_size, 1)
             if not math.isfinite(mean_loss):
+                resume_path.unlink(missing_ok=True)  # resuming would only diverge again
                 raise NonFiniteLossError(
                     f"training loss became {mean_loss} before step {step} (model {config.model}, lr {config.lr}): "
                     f"lower the learning rate or check the data; nothing was stored."
                 )
             history["loss_running"].append([step, mean_loss])
             history["train_acc_running"].append([step, correct_sum.item() / max(seen, 1)])
+            eval_start = time.perf_counter()
             history["test_acc"].append([step, accuracy(model, data.test_images, data.test_labels, data)])
+            eval_seconds += time.perf_counter() - eval_start
             loss_sum.zero_(), correct_sum.zero_()
             seen = 0
             if step < config.steps:
@@ -283,6 +288,7 @@ def _train(
                 )
                 if on_eval is not None:
                     on_eval(step)
+    train_seconds = time.perf_counter() - loop_start - eval_seconds
     if config.steps in config.save_steps:
         atomic_torch_save(_state(model, optimizer), scratch / f"step_{config.steps}.pt")
 
@@ -292,7 +298,9 @@ def _train(
         "final_train_acc": accuracy(model, train_images, train_labels, data),
         "train_examples": len(positions),
         "epochs": config.steps / steps_per_epoch,
-        "images_per_s": (config.steps - config.start_step()) * config.batch_size / (time.perf_counter() - start_time),
+        # training throughput of this session's steps (evaluations and checkpoints excluded)
+        "images_per_s": (config.steps - first_step) * config.batch_size / max(train_seconds, 1e-9),
+        "wall_s": time.perf_counter() - start_time,
         **history,
     }
     resume_path.unlink(missing_ok=True)

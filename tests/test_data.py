@@ -110,15 +110,15 @@ def test_cifar100_loader_reads_the_official_format(tmp_path, monkeypatch):
     folder.mkdir()
     rng = np.random.default_rng(0)
     for split, n in (("train", 20), ("test", 10)):
-        entry = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"fine_labels": list(range(n)),
-                 b"coarse_labels": [0] * n}
+        entry = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": list(range(n)),
+                 "coarse_labels": [0] * n}
         (folder / split).write_bytes(pickle.dumps(entry))
-    (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": [f"c{i}".encode() for i in range(100)]}))
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"c{i}" for i in range(100)]}))
     monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)  # not the release
     data = load_dataset("cifar100", root=tmp_path)
     assert data.train_images.shape == (20, 3, 32, 32) and data.num_classes == 100
     assert data.train_labels.tolist() == list(range(20))
-    first = np.frombuffer(pickle.loads((folder / "train").read_bytes())[b"data"][0], np.uint8).reshape(3, 32, 32)
+    first = np.frombuffer(pickle.loads((folder / "train").read_bytes())["data"][0], np.uint8).reshape(3, 32, 32)
     assert np.array_equal(data.train_images[0].numpy(), first)
 
 

@@ -1,0 +1,48 @@
+"""Executors: a sweep split across workers gives exactly the serial results, in the same run store."""
+
+from dataclasses import replace
+
+import pytest
+
+from analysis.store import RunStore
+from analysis.sweep import RunTask, make_executor, run_all
+from analysis.train import DataSpec, TrainConfig
+
+BASE = TrainConfig(data=DataSpec("cifar10", train_per_class=20, test_examples=100), model="resnet18", width=4,
+                   steps=6, batch_size=32, eval_every=6)
+TASKS = [RunTask("sweep", replace(BASE, seed=s)) for s in range(3)]
+
+
+def _outcome(metrics: list[dict]) -> list[tuple]:
+    return [(m["final_test_acc"], m["final_train_acc"], m["loss_running"][-1][1]) for m in metrics]
+
+
+@pytest.fixture
+def serial(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "serial"))
+    return _outcome(run_all(TASKS, make_executor("local")))
+
+
+def test_process_pool_matches_serial(serial, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "pool"))
+    with make_executor("processes", workers=2) as pool:
+        parallel = run_all(TASKS, pool)
+    assert _outcome(parallel) == serial
+    store = RunStore("sweep")
+    assert all(store.load("train", t.config.key_dict()) is not None for t in TASKS)
+
+
+def test_submitit_local_matches_serial(serial, tmp_path, monkeypatch):
+    pytest.importorskip("submitit")
+    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "submitit"))
+    executor = make_executor("submitit", folder=str(tmp_path / "jobs"), cluster="local", timeout_min=10, cpus=1)
+    try:
+        parallel = run_all(TASKS, executor)
+    finally:
+        executor.shutdown()
+    assert _outcome(parallel) == serial
+
+
+def test_unknown_executor():
+    with pytest.raises(ValueError, match="Unknown executor 'mpi'"):
+        make_executor("mpi")
