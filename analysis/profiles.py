@@ -177,7 +177,7 @@ CPU = Profile(
 SMOKE = Profile(
     # CI: every code path in minutes. 1,000 training and 500 test images, a width-4 ResNet-18.
     name="smoke", dataset="cifar10", model="resnet18", width=4, train_per_class=100, test_examples=500,
-    epochs=4, batch_size=64, score_epoch=1, score_epochs=(0, 1),
+    epochs=5, batch_size=64, score_epoch=0.5, score_epochs=(0, 0.5),
     score_seeds=2, retrain_seeds=1, secondary_seeds=1,
     fractions=(0.3, 0.5),
     study_fraction=0.5,
@@ -187,15 +187,15 @@ SMOKE = Profile(
     noise_fraction=0.1,
     window_fraction=0.4,
     offsets=(0.0, 0.2),
-    regime_epochs=(2, 4),
+    regime_epochs=(2.5, 5),
     regime_fractions=(0.5, 0.7),
     ccs_hard_cut=0.1,
-    lmc_spawn_epochs=(0, 1),
+    lmc_spawn_epochs=(0, 0.5),
     lmc_group_fraction=0.2,
     lmc_points=3,
     ntk_groups=2,
     ntk_per_group=8,
-    ntk_epochs=(0, 1, 4),
+    ntk_epochs=(0, 0.5, 5),
 )
 
 PROFILES = {p.name: p for p in (SMOKE, CPU, PAPER)}

@@ -1,0 +1,57 @@
+"""The paper profile is pinned to the paper's protocol, read from the published reference file."""
+
+from dataclasses import replace
+
+import pytest
+
+from analysis.profiles import CPU, PAPER, PROFILES, SMOKE, get_profile
+from analysis.reference import published
+from analysis.store import RunStore
+from analysis.train import DataSpec, run_training
+
+
+def test_paper_profile_matches_the_published_protocol():
+    protocol = published()["paper"]["protocol"]
+    config = PAPER.train_config(seed=0)
+    assert PAPER.epochs == protocol["epochs"] == 200
+    assert PAPER.batch_size == protocol["batch_size"]["cifar10"] == 128
+    assert config.steps == 78_000 == 200 * (50_000 // 128)  # "78,000 steps on CIFAR-10"
+    assert (config.lr, config.momentum, config.nesterov, config.weight_decay) == (0.1, 0.9, True, 5e-4)
+    # lr x0.2 at epochs 60, 120, 160
+    assert [config.lr_at(PAPER.step(e)) for e in (59, 60, 120, 160)] == pytest.approx([0.1, 0.02, 0.004, 0.0008])
+    assert PAPER.score_epoch == int(str(protocol["score_epoch"]).split()[0]) == 20
+    assert PAPER.score_seeds == 10 and PAPER.retrain_seeds == 4
+    assert (PAPER.model, PAPER.width, PAPER.train_per_class, PAPER.test_examples) == ("resnet18", 64, 0, 0)
+    assert config.augment
+
+
+def test_paper_profile_other_datasets():
+    assert (PAPER.on("cifar100").model, PAPER.on("cifar100").batch_size) == ("resnet50", 128)
+    assert (PAPER.on("cinic10").model, PAPER.on("cinic10").batch_size) == ("resnet18", 256)
+    assert PAPER.on("cinic10").num_train == 180_000
+    with pytest.raises(ValueError):
+        CPU.on("cifar100")
+
+
+@pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
+def test_score_epoch_is_ten_percent_and_checkpointed(profile):
+    assert profile.score_epoch == pytest.approx(profile.epochs / 10)
+    assert profile.score_epoch in profile.checkpoint_epochs()
+    assert set(profile.score_epochs) | set(profile.ntk_epochs) | set(profile.lmc_spawn_epochs) <= set(
+        profile.checkpoint_epochs())
+
+
+def test_paper_code_path_runs_at_tiny_scale(results_dir):
+    """The paper profile's own config, shrunk only in data, width and steps, trains end to end."""
+    config = replace(PAPER.train_config(seed=0), data=DataSpec("cifar10", train_per_class=13, test_examples=64),
+                     width=4, steps=3, eval_every=3)
+    metrics = run_training(config, RunStore("paper", results_dir)).metrics
+    assert metrics["train_examples"] == 130 and len(metrics["test_acc"]) == 1
+
+
+def test_profile_switch(monkeypatch):
+    monkeypatch.setenv("DATADIET_PROFILE", "smoke")
+    assert get_profile() is SMOKE
+    assert get_profile("paper") is PAPER
+    monkeypatch.delenv("DATADIET_PROFILE")
+    assert get_profile() is CPU
