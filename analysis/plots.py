@@ -28,12 +28,14 @@ def scale(profile: Profile) -> str:
     """One line that says which profile and scale a figure comes from."""
     train = (f"{profile.num_train:,} train images ({profile.train_per_class}/class)" if profile.train_per_class
              else f"all {profile.num_train:,} train images")
-    return (f"profile {profile.name}: {profile.dataset.upper()}, {train}, {profile.model} width {profile.width}, "
+    return (f"profile {profile.name}: {profile.dataset.upper()}, {train}, {profile.model} width {profile.width}\n"
             f"{profile.steps:,} steps ({profile.epochs:g} epochs), {profile.score_seeds} score seeds, "
             f"{profile.retrain_seeds} retraining seeds")
 
 
-def figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3.8, **kwargs) -> tuple[Figure, np.ndarray]:
+def figure(
+    ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3.8, **kwargs
+) -> tuple[Figure, np.ndarray]:
     use_style()
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs)
     return fig, axes.ravel()
@@ -42,7 +44,7 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3
 def finish(fig: Figure, profile: Profile, title: str) -> Figure:
     """Title on top, the profile and scale underneath every figure."""
     fig.suptitle(title, fontsize=12)
-    fig.text(0.5, -0.02, scale(profile), ha="center", va="top", fontsize=8, color="#444444", wrap=True)
+    fig.text(0.5, -0.02, scale(profile), ha="center", va="top", fontsize=8, color="#444444")
     fig.tight_layout()
     return fig
 

@@ -213,7 +213,7 @@ def protocol_table(profile: Profile) -> list[tuple[str, str, str]]:
     """(setting, paper, this profile) rows: where this profile departs from the paper's protocol."""
     def fmt(p: Profile) -> dict[str, str]:
         return {
-            "dataset": p.dataset + (f" ({p.num_train:,} class-balanced)" if p.train_per_class else f" ({p.num_train:,})"),
+            "dataset": f"{p.dataset} ({p.num_train:,}{' class-balanced' if p.train_per_class else ''})",
             "test examples": f"{p.test_examples:,}" if p.test_examples else "all",
             "network": f"{p.model}, width {p.width}",
             "batch size": str(p.batch_size),

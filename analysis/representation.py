@@ -2,15 +2,24 @@
 
 The kernel is built from exact per-example gradients computed layer by layer from each layer's
 input and output gradient (as for GraNd in `analysis.scores`), never by a per-example backward.
+`ntk_study` is the paper's Sec. 6 experiment: how fast the kernel of each EL2N group moves.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from analysis import prune
+from analysis.profiles import Profile
+from analysis.score_runs import compute_scores, score_run_config
 from analysis.scores import layer_inputs_and_grads, trainable_layers
+from analysis.store import Result, RunStore, array_digest, config_key
+from analysis.train import load_checkpoint, resolve_device
 
 
 def _sum_logits(logits: Tensor, _labels: object) -> Tensor:
@@ -110,9 +119,58 @@ def ntk_gram(model: nn.Module, images: Tensor, batch_size: int = 64) -> Tensor:
 def kernel_distance(k_0: Tensor, k_t: Tensor) -> float:
     """1 - cosine similarity of the flattened kernels: 0 for kernels equal up to a positive scale."""
     a, b = k_0.double().flatten(), k_t.double().flatten()
-    return 1.0 - (a @ b / (a.norm() * b.norm())).item()
+    return max(0.0, 1.0 - (a @ b / (a.norm() * b.norm())).item())  # no -1e-16 from rounding
 
 
 def kernel_velocity(k_t: Tensor, k_next: Tensor, dt: float = 1.0) -> float:
     """Kernel velocity: the kernel distance between consecutive kernels per unit of time `dt`."""
     return kernel_distance(k_t, k_next) / dt
+
+
+def ntk_groups(profile: Profile, scores: Tensor) -> list[Tensor]:
+    """`ntk_per_group` sorted training indices from each of `ntk_groups` equal-count groups of the
+    ascending score ranking (group 0: lowest scores), drawn with seed 0."""
+    ascending = prune.hardest_first(scores).flip(0)
+    picks = []
+    for members in torch.tensor_split(ascending, profile.ntk_groups):
+        chosen = prune.random_subset(len(members), min(profile.ntk_per_group, len(members)), seed=0)
+        picks.append(members[chosen].sort().values)
+    return picks
+
+
+def ntk_study(profile: Profile) -> pd.DataFrame:
+    """Kernel velocity and distance from the first kernel, per EL2N group, over the seed-0 score run.
+
+    Groups: `ntk_groups` of the EL2N seed mean at the score epoch. At each epoch of `ntk_epochs`
+    the run's checkpoint gives each group's NTK Gram matrix (cached in the store). Rows: epoch,
+    group, velocity (kernel distance to the previous epoch's kernel per epoch; NaN at the first),
+    distance_from_start (kernel distance from the first epoch's kernel).
+    """
+    run = score_run_config(profile, 0)
+    groups = ntk_groups(profile, compute_scores(profile, "el2n", profile.score_epoch)[0])
+    store, device = RunStore(profile.name), resolve_device()
+    data, _ = run.data.load(device)
+    train = config_key("train", run.key_dict())
+
+    @lru_cache(maxsize=1)
+    def network(step: int) -> nn.Module:
+        return load_checkpoint(run, step, store, device=str(device))
+
+    def gram(step: int, idx: Tensor) -> Tensor:
+        def compute() -> Result:
+            images = data.normalize(data.train_images[idx.to(device)])
+            return Result({"step": step}, {"gram": ntk_gram(network(step), images).numpy()})
+
+        key = {"train": train, "step": step, "examples": array_digest(idx)}
+        return torch.as_tensor(store.get_or_compute("ntk", key, compute, device=str(device)).arrays["gram"])
+
+    kernels = {e: [gram(profile.step(e), idx) for idx in groups] for e in sorted(profile.ntk_epochs)}
+    epochs = list(kernels)
+    rows = []
+    for i, epoch in enumerate(epochs):
+        for g in range(len(groups)):
+            k = kernels[epoch][g]
+            velocity = kernel_velocity(kernels[epochs[i - 1]][g], k, epoch - epochs[i - 1]) if i else float("nan")
+            rows.append({"epoch": epoch, "group": g, "velocity": velocity,
+                         "distance_from_start": kernel_distance(kernels[epochs[0]][g], k)})
+    return pd.DataFrame(rows)

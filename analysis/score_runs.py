@@ -15,12 +15,12 @@ import torch
 from torch import Tensor
 
 from analysis.profiles import Profile
-from analysis.scores import el2n, forgetting_from_counts, grand, input_norm
+from analysis.scores import el2n, forgetting_from_counts, grand, input_norm, loss
 from analysis.store import Result, RunStore, config_key
 from analysis.sweep import RunTask, run_all
 from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_training
 
-SCORES = ("el2n", "grand", "forgetting", "input_norm")
+SCORES = ("el2n", "grand", "loss", "forgetting", "input_norm")
 
 
 def score_run_config(
@@ -60,7 +60,7 @@ def score_of_run(profile: Profile, config: TrainConfig, score: str, step: int, s
     def compute() -> Result:
         model = load_checkpoint(config, step, store)
         images = data.normalize(data.train_images)
-        fn = (lambda m, x, y: el2n(m, x, y, squared=squared)) if score == "el2n" else grand
+        fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand}[score]
         return Result({"score": score, "step": step}, {"scores": fn(model, images, data.train_labels).numpy()})
 
     key = {"train": config_key("train", config.key_dict()), "score": score, "step": step, "squared": squared}

@@ -1,4 +1,4 @@
-"""Per-example scores: EL2N, exact GraNd, input norm, and forgetting.
+"""Per-example scores: EL2N, exact GraNd, the loss, input norm, and forgetting.
 
 Each score function takes `images` (float (N, C, H, W), normalised as the model expects) and
 `labels` (int64 (N,)) and returns a float tensor (N,) on the CPU. Models are evaluated in eval
@@ -49,6 +49,17 @@ def el2n(model: nn.Module, images: Tensor, labels: Tensor, squared: bool = False
             err = probs - F.one_hot(y, probs.shape[1]).float()
             sq = err.pow(2).sum(dim=1)
             out.append((sq if squared else sq.sqrt()).cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def loss(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> Tensor:
+    """Per-example cross-entropy of `labels` under `model` (nats)."""
+    device = _device(model)
+    out = []
+    with _eval_mode(model):
+        for x, y in _batches(images, labels, batch_size, device):
+            out.append(F.cross_entropy(model(x).float(), y, reduction="none").cpu())
     return torch.cat(out)
 
 

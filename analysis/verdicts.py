@@ -136,7 +136,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, score_epoch: float) ->
 def transfer(df: pd.DataFrame) -> Verdict:
     """Claim transfer: scores from another architecture or hyperparameters prune as well as random or better."""
     rows, cells = [], 0
-    for target, t in df.groupby("target"):
+    for _, t in df.groupby("target"):
         rnd = _acc(t, source="random")
         for source in t["source"].unique():
             if source != "random":
@@ -162,3 +162,98 @@ def window(offsets: pd.DataFrame, n_train: int) -> Verdict:
                    f"best offset {best:.0f} of {n_train} ({share:.1%}); it {'beats' if beats else 'does not beat'} "
                    "random", "best window skips ~500 of 50,000 (1%)", verdict,
                    "An offset within 5% of the data counts as a small tail.")
+
+
+def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame) -> Verdict:
+    """Claim noise_tail: corrupted labels pile up in the top EL2N bin, and skipping that tail beats keeping it.
+
+    `bins` and `pruning` are the tables of `analysis.noise.noise_study`. The tail counts as
+    concentrated when the top EL2N bin's noisy share exceeds twice the noise rate; skipping is
+    judged with the best window that skips some top examples against the window that keeps them.
+    """
+    el2n = bins[bins["score"] == "el2n"]
+    top, rate = float(el2n.loc[el2n["bin"].idxmax(), "noisy_fraction"]), float(el2n["noise_rate"].iloc[0])
+    windows = pruning[pruning["selection"] == "el2n"]
+    means = windows[windows["offset"] > 0].groupby("offset")["test_acc"].mean()
+    best = float(means.idxmax()) if len(means) else 0.0
+    keep, skip = _acc(windows, offset=0), _acc(windows, offset=best)
+    concentrated, skips = top > 2 * rate, len(means) > 0 and compare(skip, keep) > 0
+    vs_random = compare(_acc(pruning, selection="grand_init"), _acc(pruning, selection="random"))
+    verdict = REPRODUCED if concentrated and skips else PARTLY if concentrated or skips else NOT
+    return Verdict(
+        "noise_tail", "noise",
+        f"top EL2N bin {top:.0%} noisy (noise rate {rate:.0%}); skipping the top {best:.0f}: {skip.mean():.2%} vs "
+        f"keeping them {keep.mean():.2%}; GraNd at init {['below', 'within noise of', 'above'][vs_random + 1]} random",
+        "noisy examples concentrate at the highest EL2N; the best window skips them", verdict,
+        "Concentrated: top-bin noisy share above twice the noise rate. Skipping: best window with offset > 0 "
+        "against offset 0, beyond two standard errors.",
+    )
+
+
+def regime(sweep: pd.DataFrame, fraction: float | None = None) -> Verdict:
+    """Claim regime (Sorscher et al. 2022, not the paper's): easy wins at the shortest budget, hard at the longest.
+
+    `sweep` is `analysis.regime.regime_sweep`'s table; compared at `fraction` pruned (default: the largest).
+    """
+    f = float(sweep.loc[sweep["selection"] != "full", "fraction"].max()) if fraction is None else fraction
+    budgets = sorted(sweep["budget_epochs"].unique())
+
+    def hard_vs_easy(budget: float) -> tuple[int, float]:
+        hard = _acc(sweep, budget_epochs=budget, fraction=f, selection="hard")
+        easy = _acc(sweep, budget_epochs=budget, fraction=f, selection="easy")
+        return compare(hard, easy), float(hard.mean() - easy.mean())
+
+    (short, d_short), (long, d_long) = hard_vs_easy(budgets[0]), hard_vs_easy(budgets[-1])
+    easy_short, hard_long = short < 0, long > 0
+    verdict = REPRODUCED if easy_short and hard_long else PARTLY if easy_short or hard_long else NOT
+    return Verdict(
+        "regime", "regime",
+        f"{f:.0%} pruned, hard minus easy: {d_short:+.2%} at {budgets[0]:g} epochs, {d_long:+.2%} at "
+        f"{budgets[-1]:g} epochs", "not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is "
+        "scarce, the hardest when it is abundant (curves only)", verdict,
+        "Easy must beat hard at the shortest budget and hard beat easy at the longest, beyond two standard errors.",
+    )
+
+
+def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> Verdict:
+    """Claim lmc: children trained on high-EL2N examples keep larger error barriers than low-EL2N ones.
+
+    `study` is `analysis.surface.lmc_study`'s table. At every spawn point after the first, the
+    high group's barrier is compared with the low group's (a difference counts beyond half a point
+    of error, `tolerance` of one pair each): reproduced if above at some and below at none, partly
+    if above at some and below at others.
+    """
+    sel = study[(study["eval_set"] == eval_set) & (study["bn_reset"] == bn_reset)]
+    table = sel.pivot_table(index="spawn_epoch", columns="group", values="barrier").sort_index()
+    later = table.iloc[1:]
+    signs = [compare([row["high"]], [row["low"]]) for _, row in later.iterrows()]
+    above, below = sum(s > 0 for s in signs), sum(s < 0 for s in signs)
+    verdict = REPRODUCED if above and not below else PARTLY if above else NOT
+    spawns = ", ".join(f"{e:g}: {r['high']:.1%} vs {r['low']:.1%}" for e, r in later.iterrows())
+    return Verdict(
+        "lmc", "lmc", f"high vs low EL2N barrier ({eval_set} error, BN {'reset' if bn_reset else 'as trained'}) by "
+        f"spawn epoch: {spawns}; above at {above} of {len(signs)}, below at {below}",
+        "high-EL2N barriers stay larger for longer (figure only)", verdict,
+        "Spawn points after the first; one pair of children per point, so differences count beyond half a point.",
+    )
+
+
+def ntk(study: pd.DataFrame, after: float, margin: float = 1.1) -> Verdict:
+    """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
+
+    `study` is `analysis.representation.ntk_study`'s table. At each epoch >= `after` with a
+    velocity, the top group counts as faster when its velocity exceeds `margin` times the bottom
+    group's: reproduced if faster at every such epoch, partly if at some, not if at none.
+    """
+    late = study[(study["epoch"] >= after) & study["velocity"].notna()]
+    v = late.pivot_table(index="epoch", columns="group", values="velocity").sort_index()
+    top, bottom = v.columns.max(), v.columns.min()
+    ratios = v[top] / v[bottom]
+    faster = int((ratios > margin).sum())
+    verdict = REPRODUCED if len(ratios) and faster == len(ratios) else PARTLY if faster else NOT
+    return Verdict(
+        "ntk", "ntk", "highest / lowest EL2N group kernel velocity by epoch: "
+        + ", ".join(f"{e:g}: {r:.2f}" for e, r in ratios.items()) + f"; faster at {faster} of {len(ratios)}",
+        "high-EL2N groups keep the kernel moving longer; low-EL2N stabilises early (figure only)", verdict,
+        f"Epochs from {after:g} on; faster means a velocity ratio above {margin:g}.",
+    )

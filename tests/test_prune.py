@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 import torch
 
@@ -51,7 +53,7 @@ def test_ccs_size_cut_and_coverage():
     kept_scores = scores[keep]
     pool = scores[prune.hardest_first(scores)[200:]]
     edges = torch.linspace(float(pool.min()), float(pool.max()), 11)
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         assert ((kept_scores >= lo) & (kept_scores <= hi)).any(), "every stratum contributes"
 
 

@@ -1,0 +1,53 @@
+"""End to end: execute every notebook at the smoke profile into a copy of the book, build it, check the pages."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import reproduce
+
+REPO = Path(__file__).resolve().parents[1]
+WITHOUT_FIGURES = {"scorecard"}  # the landing page is prose and a table
+
+
+def _figures(page: Path) -> list[str]:
+    """The page's <img> sources that are inline PNGs or PNG files present in the build."""
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]+)"', page.read_text())
+    return [s for s in sources
+            if s.startswith("data:image/png") or (s.endswith(".png") and (page.parent / s).resolve().is_file())]
+
+
+@pytest.mark.book
+def test_book_builds_at_smoke(tmp_path, monkeypatch, capfd):
+    # the kernels import `analysis` from the repository even where it is not installed
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    shutil.copytree(REPO / "book", tmp_path / "book", ignore=shutil.ignore_patterns("chapters"))
+    shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
+    chapters = tmp_path / "book" / "chapters"
+    for name in reproduce.NOTEBOOKS:
+        reproduce.execute(name, "smoke", chapters)
+    capfd.readouterr()
+    html = reproduce.build_book(tmp_path)
+    log = capfd.readouterr()
+
+    glue_warnings = [line for line in (log.out + log.err).splitlines() if "glue" in line.lower()]
+    assert not glue_warnings, "\n".join(glue_warnings)
+    assert (html / "book" / "about.html").is_file()
+    for name in reproduce.NOTEBOOKS:
+        nb = nbformat.read(chapters / f"{name}.ipynb", as_version=4)
+        errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+        assert not errors, f"{name}: {errors[0].ename}: {errors[0].evalue}"
+        page = html / "book" / "chapters" / f"{name}.html"
+        assert page.is_file(), f"no page for {name}"
+        text = page.read_text()
+        assert "glue:" not in text and "Could not find" not in text, f"unrendered glue on {name}"
+        if name not in WITHOUT_FIGURES:
+            assert _figures(page), f"no figure on {name}"

@@ -1,0 +1,32 @@
+"""The regime study's crossover and verdict on hand-made sweep tables (no training)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.regime import crossover
+from analysis.verdicts import NOT, PARTLY, REPRODUCED, regime
+
+
+def sweep(hard_minus_easy: dict[float, float], fraction: float = 0.7) -> pd.DataFrame:
+    """A sweep with one seed per cell: easy at 80% accuracy, hard offset by the given amount per budget."""
+    rows = []
+    for b, diff in hard_minus_easy.items():
+        rows += [{"budget_epochs": b, "fraction": fraction, "selection": "easy", "seed": 0, "test_acc": 0.8},
+                 {"budget_epochs": b, "fraction": fraction, "selection": "hard", "seed": 0, "test_acc": 0.8 + diff},
+                 {"budget_epochs": b, "fraction": 0.0, "selection": "full", "seed": 0, "test_acc": 0.9}]
+    return pd.DataFrame(rows)
+
+
+def test_crossover_is_the_first_budget_where_hard_wins_beyond_tolerance():
+    df = sweep({2: -0.05, 4: 0.003, 8: 0.02, 16: -0.01})
+    assert crossover(df, 0.7) == 8.0  # +0.3 points at 4 epochs is within the half-point tolerance
+    assert crossover(df, 0.5) is None
+    assert crossover(sweep({2: -0.05, 4: -0.01}), 0.7) is None
+
+
+def test_regime_verdict_needs_easy_first_then_hard_first():
+    assert regime(sweep({2: -0.05, 8: 0.02})).verdict == REPRODUCED
+    assert regime(sweep({2: -0.05, 8: -0.02})).verdict == PARTLY
+    assert regime(sweep({2: 0.01, 8: 0.02})).verdict == PARTLY
+    assert regime(sweep({2: 0.02, 8: -0.02})).verdict == NOT
