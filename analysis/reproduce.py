@@ -33,6 +33,10 @@ def execute(name: str, profile: str, out_dir: Path, executor: str | None = None)
     out = out_dir / f"{name}.ipynb"
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / f".{name}.running.ipynb"
+    # the kernel imports `analysis` from this checkout even where the package is not installed
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if str(REPO_ROOT) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_ROOT), *paths)))
     parameters = {"PROFILE": profile}
     if executor:
         parameters["EXECUTOR"] = executor
