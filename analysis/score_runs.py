@@ -10,7 +10,6 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import replace
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -79,14 +78,12 @@ def compute_scores(
     """
     seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
     configs = [score_run_config(profile, s, model, width, label_noise, epochs, **hparams) for s in seeds]
-    if score not in ("input_norm",):
-        score_runs(profile, configs, executor)
     step = profile.step(epoch)
+    if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
+        raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
+                         f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
+    if score != "input_norm":
+        score_runs(profile, configs, executor)
     per_seed = torch.stack([score_of_run(profile, c, score, step, squared) for c in configs])
     return per_seed.mean(0), per_seed
 
-
-def full_data_accuracy(profile: Profile, seeds: int | None = None, **kwargs) -> np.ndarray:
-    """Final test accuracies of the score runs, which are the full-data runs."""
-    configs = [score_run_config(profile, s, **kwargs) for s in range(seeds or profile.score_seeds)]
-    return np.array([m["final_test_acc"] for m in score_runs(profile, configs)])

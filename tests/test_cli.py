@@ -13,8 +13,8 @@ from analysis.score_runs import compute_scores
 @pytest.mark.slow
 def test_score_and_subset_match_the_api(tmp_path):
     out = tmp_path / "scores.csv"
-    main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "1", "--seeds", "2", "--out", str(out)])
-    mean, per_seed = compute_scores(get_profile("smoke"), "el2n", 1.0, 2)
+    main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "0.5", "--seeds", "2", "--out", str(out)])
+    mean, per_seed = compute_scores(get_profile("smoke"), "el2n", 0.5, 2)
     table = np.loadtxt(out, delimiter=",", skiprows=1)
     assert np.array_equal(table[:, 1], mean.numpy().astype(np.float64))
     assert torch.equal(mean, per_seed.mean(0)), "the seed average is the plain mean"
@@ -32,9 +32,9 @@ def test_score_and_subset_match_the_api(tmp_path):
 def test_scores_are_bitwise_reproducible(tmp_path, monkeypatch):
     profile = get_profile("smoke")
     monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "a"))
-    a = compute_scores(profile, "grand", 1.0, 2)[1]
+    a = compute_scores(profile, "grand", 0.5, 2)[1]
     monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "b"))
-    b = compute_scores(profile, "grand", 1.0, 2)[1]
+    b = compute_scores(profile, "grand", 0.5, 2)[1]
     assert torch.equal(a, b)
 
 
@@ -46,3 +46,5 @@ def test_bad_options_are_clear(tmp_path, capsys):
         main(["subset", "--scores", str(tmp_path / "missing.csv"), "--prune", "0.5", "--out", "k.npy"])
     with pytest.raises(SystemExit):
         main(["score", "--profile", "laptop", "--score", "el2n", "--out", "x.csv"])
+    with pytest.raises(SystemExit, match="not a checkpointed epoch"):
+        main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "3", "--out", str(tmp_path / "x.csv")])
