@@ -28,10 +28,14 @@ def claim(claim_id: str) -> str:
     raise KeyError(f"no claim {claim_id!r} in {PUBLISHED.name}")
 
 
+# Kirsch's method names -> ours (his suffix is the score epoch: 20 of 200 in JAX, 1 in PyTorch)
+KIRSCH_METHODS = {"el2n_20": "el2n", "grand_20": "grand", "el2n_1": "el2n", "grand_1": "grand"}
+
+
 def kirsch_accuracy(source: str = "kirsch_jax") -> pd.DataFrame:
-    """Kirsch's final test accuracies (percent): one row per (method, fraction pruned)."""
+    """Kirsch's final test accuracies (0-1): one row per (method, fraction pruned), methods named as ours."""
     table = published()[source]["test_accuracy"]
     fractions = table["fraction_pruned"]
-    rows = [{"method": m, "fraction": f, "test_acc": acc / 100}
+    rows = [{"method": KIRSCH_METHODS.get(m, m), "fraction": f, "test_acc": acc / 100}
             for m, values in table.items() if m != "fraction_pruned" for f, acc in zip(fractions, values)]
     return pd.DataFrame(rows)

@@ -44,8 +44,21 @@ def execute(name: str, profile: str, out_dir: Path, executor: str | None = None)
         str(REPO_ROOT / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=parameters,
         kernel_name="python3", cwd=str(REPO_ROOT / "notebooks"), progress_bar=False,
     )
+    _hide_parameters(tmp)
     os.replace(tmp, out)  # a page appears only once its notebook ran to the end
     return out
+
+
+def _hide_parameters(path: Path) -> None:
+    """Tag the parameter cells (ours and papermill's injected one) so the page does not show them."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, path)
 
 
 def build_book(root: Path = REPO_ROOT) -> Path:
