@@ -39,7 +39,7 @@ def _batches(images: Tensor, labels: Tensor, batch_size: int, device: torch.devi
 
 
 @torch.no_grad()
-def el2n(model: nn.Module, images: Tensor, labels: Tensor, squared: bool = False, batch_size: int = 1000) -> Tensor:
+def el2n(model: nn.Module, images: Tensor, labels: Tensor, squared: bool = False, batch_size: int = 256) -> Tensor:
     """EL2N: ||softmax(f(x)) - onehot(y)||_2 per example (squared only if asked: it changes averaged ranks)."""
     device = _device(model)
     out = []
@@ -53,7 +53,7 @@ def el2n(model: nn.Module, images: Tensor, labels: Tensor, squared: bool = False
 
 
 @torch.no_grad()
-def loss(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> Tensor:
+def loss(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> Tensor:
     """Per-example cross-entropy of `labels` under `model` (nats)."""
     device = _device(model)
     out = []
