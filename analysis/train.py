@@ -24,7 +24,7 @@ from torch import Tensor
 from analysis.data import ImageDataset, augment, class_balanced_subset, corrupt_labels, load_dataset
 from analysis.models import build_model
 from analysis.scores import ForgettingTracker
-from analysis.store import Result, RunStore, array_digest, atomic_torch_save
+from analysis.store import Result, RunStore, array_digest, atomic_torch_save, config_key
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -328,8 +328,6 @@ def _parent_checkpoint(store: RunStore, init_from: str):
 
 def child_config(parent: TrainConfig, step: int, seed: int, subset: Tensor | None = None) -> TrainConfig:
     """A run that starts from `parent`'s checkpoint at `step` with its own data order (LMC children)."""
-    from analysis.store import config_key
-
     return replace(
         parent, seed=seed, save_steps=(parent.steps,), subset="full" if subset is None else array_digest(subset),
         init_from=f"{config_key('train', parent.key_dict())}@{step}",
