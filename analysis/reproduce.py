@@ -24,6 +24,7 @@ NOTEBOOKS = (
     "pruning_curves", "score_epochs", "score_agreement", "seeds", "transfer", "galleries",
     "regime", "noise", "offsets", "lmc", "ntk", "scorecard",
 )
+UNJUDGED = ("score_agreement", "galleries", "scorecard")  # pages that record no verdict
 
 
 def execute(name: str, profile: str, out_dir: Path, executor: str | None = None) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.reference import claim
+from analysis.reproduce import NOTEBOOKS, UNJUDGED
 from analysis.store import RunStore
 
 REPRODUCED, PARTLY, NOT = "reproduced", "partly", "not reproduced"
@@ -67,6 +68,12 @@ def scorecard(profile: str) -> pd.DataFrame:
     rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
     columns = ["claim_id", "claim", "ours", "paper", "verdict", "reason", "chapter"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def pending(profile: str) -> list[str]:
+    """Chapters that judge a claim but have recorded no verdict at `profile` yet, in book order."""
+    judged = set(scorecard(profile)["chapter"])
+    return [name for name in NOTEBOOKS if name not in UNJUDGED and name not in judged]
 
 
 def _acc(df: pd.DataFrame, **where) -> np.ndarray:
