@@ -14,7 +14,7 @@ from scipy.stats import rankdata, spearmanr
 from torch import Tensor
 
 from analysis import prune
-from analysis.profiles import Profile
+from analysis.profiles import PAPER, Profile
 from analysis.score_runs import compute_scores, score_run_config, score_runs
 from analysis.sweep import RunTask, run_all
 from analysis.train import subset_config
@@ -122,6 +122,33 @@ def score_agreement(profile: Profile, executor: Executor | None = None) -> tuple
     vectors["forgetting"] = method_scores(profile, "forgetting", executor=executor)
     vectors["input_norm"] = method_scores(profile, "input_norm")
     return spearman_matrix(vectors), pd.DataFrame(single)
+
+
+def init_widths(profile: Profile) -> tuple[int, ...]:
+    """Network widths of the initialisation check: doubling from the profile's up to the paper's."""
+    widths = [profile.width]
+    while widths[-1] < PAPER.width:
+        widths.append(widths[-1] * 2)
+    return tuple(widths)
+
+
+def grand_init_vs_input_norm(profile: Profile) -> pd.DataFrame:
+    """Kirsch's control by network width: Spearman of GraNd at initialisation with the input norm.
+
+    On a fixed random sample of `init_check_examples` training images, for each width of
+    `init_widths`: one row per single initialisation (`seeds` 1) and one for the mean over all
+    `score_seeds` (`seeds` n). No training is needed: only initialisations are scored.
+    """
+    sample = prune.random_subset(profile.num_train, min(profile.init_check_examples, profile.num_train), seed=0)
+    norm = compute_scores(profile, "input_norm", 0.0, 1, positions=sample)[0].numpy()
+    rows = []
+    for width in init_widths(profile):
+        mean, per_seed = compute_scores(profile, "grand", 0.0, width=width, positions=sample)
+        rows += [{"width": width, "seeds": 1, "seed": s, "spearman": spearmanr(g.numpy(), norm).statistic}
+                 for s, g in enumerate(per_seed)]
+        rows.append({"width": width, "seeds": len(per_seed), "seed": np.nan,
+                     "spearman": spearmanr(mean.numpy(), norm).statistic})
+    return pd.DataFrame(rows)
 
 
 def seed_count_sweep(profile: Profile, score: str = "el2n", executor: Executor | None = None) -> pd.DataFrame:

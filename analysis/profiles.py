@@ -37,6 +37,7 @@ class Profile:
     fractions: tuple[float, ...]  # fractions pruned on the pruning curves
     study_fraction: float  # the fixed fraction pruned in the score-epoch, seed-count and transfer studies
     seed_counts: tuple[int, ...]  # numbers of averaged initialisations compared
+    init_check_examples: int  # sample for GraNd at init against input norm by network width (Kirsch's control)
     transfer_models: tuple[tuple[str, int], ...]  # (model, width) pairs for the transfer matrix
     evals: int  # test evaluations per run
     # label noise and windows
@@ -115,6 +116,7 @@ PAPER = Profile(
     fractions=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     study_fraction=0.4,  # Fig. 2/3: about 40% of CIFAR-10 pruned
     seed_counts=(1, 2, 5, 10),
+    init_check_examples=2_000,
     transfer_models=(("resnet18", 64), ("vgg16", 64)),
     evals=20,
     noise_fraction=0.1,  # Sec. 5: 10% of labels randomised
@@ -158,6 +160,7 @@ CPU = Profile(
     fractions=(0.3, 0.5, 0.7),
     study_fraction=0.5,
     seed_counts=(1, 2, 4),
+    init_check_examples=256,
     transfer_models=(("resnet18", 8), ("vgg11", 16)),
     evals=4,
     noise_fraction=0.1,
@@ -182,6 +185,7 @@ SMOKE = Profile(
     fractions=(0.3, 0.5),
     study_fraction=0.5,
     seed_counts=(1, 2),
+    init_check_examples=64,
     transfer_models=(("resnet18", 4), ("vgg11", 8)),
     evals=2,
     noise_fraction=0.1,

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from analysis.profiles import Profile
 from analysis.scores import el2n, forgetting_from_counts, grand, input_norm, loss
-from analysis.store import Result, RunStore, config_key
+from analysis.store import Result, RunStore, array_digest, config_key
 from analysis.sweep import RunTask, run_all
 from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_training
 
@@ -43,38 +43,50 @@ def score_runs(profile: Profile, configs: list[TrainConfig], executor: Executor 
     return run_all([RunTask(profile.name, c) for c in configs], executor, desc="score runs")
 
 
-def score_of_run(profile: Profile, config: TrainConfig, score: str, step: int, squared: bool = False) -> Tensor:
-    """One run's per-example `score` at `step` (cached). `forgetting` uses the end of training."""
+def score_of_run(
+    profile: Profile, config: TrainConfig, score: str, step: int, squared: bool = False,
+    positions: Tensor | None = None,
+) -> Tensor:
+    """One run's per-example `score` at `step` (cached), on the training set or its `positions`.
+
+    `forgetting` uses the end of training.
+    """
     if score not in SCORES:
         raise ValueError(f"Unknown score {score!r}: choose one of {', '.join(SCORES)}.")
     store = RunStore(profile.name)
     device = resolve_device()
     data, _ = config.data.load(device)
+    images, labels = data.train_images, data.train_labels
+    if positions is not None:
+        images, labels = images[positions.to(images.device)], labels[positions.to(labels.device)]
     if score == "input_norm":
-        return input_norm(data.normalize(data.train_images))
+        return input_norm(data.normalize(images))
     if score == "forgetting":
         run = run_training(config, store)
-        return forgetting_from_counts(run.arrays["forget_counts"], run.arrays["ever_correct"])
+        scores = forgetting_from_counts(run.arrays["forget_counts"], run.arrays["ever_correct"])
+        return scores if positions is None else scores[positions]
 
     def compute() -> Result:
         model = load_checkpoint(config, step, store)
-        images = data.normalize(data.train_images)
         fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand}[score]
-        return Result({"score": score, "step": step}, {"scores": fn(model, images, data.train_labels).numpy()})
+        return Result({"score": score, "step": step}, {"scores": fn(model, data.normalize(images), labels).numpy()})
 
     key = {"train": config_key("train", config.key_dict()), "score": score, "step": step, "squared": squared}
+    if positions is not None:
+        key["positions"] = array_digest(positions)
     return torch.as_tensor(store.get_or_compute("scores", key, compute, device=str(device)).arrays["scores"])
 
 
 def compute_scores(
     profile: Profile, score: str, epoch: float, seeds: int | list[int] | None = None, *,
     model: str | None = None, width: int | None = None, label_noise: float = 0.0, epochs: float | None = None,
-    squared: bool = False, executor: Executor | None = None, **hparams,
+    squared: bool = False, positions: Tensor | None = None, executor: Executor | None = None, **hparams,
 ) -> tuple[Tensor, Tensor]:
     """Per-example mean of `score` at `epoch` (0: initialisation) over seeds, and the (seeds, N) matrix.
 
     `epochs` sets another training budget for the score runs (the regime study); `hparams` may
-    set `lr` / `weight_decay` of the score runs (the transfer study).
+    set `lr` / `weight_decay` of the score runs (the transfer study); `positions` scores only
+    those training examples.
     """
     seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
     configs = [score_run_config(profile, s, model, width, label_noise, epochs, **hparams) for s in seeds]
@@ -82,8 +94,8 @@ def compute_scores(
     if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
-    if score != "input_norm":
+    if score == "forgetting" or (score != "input_norm" and step > 0):  # the initialisation needs no training
         score_runs(profile, configs, executor)
-    per_seed = torch.stack([score_of_run(profile, c, score, step, squared) for c in configs])
+    per_seed = torch.stack([score_of_run(profile, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed
 

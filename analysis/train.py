@@ -186,15 +186,20 @@ def checkpoint_path(store: RunStore, config: TrainConfig, step: int):
 def load_checkpoint(
     config: TrainConfig, step: int, store: RunStore, subset: Tensor | None = None, device: str | None = None
 ) -> nn.Module:
-    """The run's network at `step` (in `config.save_steps`), retraining the run if the file is gone."""
+    """The run's network at `step` (in `config.save_steps`), retraining the run if the file is gone.
+
+    Step 0 of a run from scratch is its initialisation, rebuilt from the seed without training.
+    """
     if step not in config.save_steps:
         raise ValueError(f"step {step} is not in the run's save_steps {config.save_steps}")
     dev = resolve_device(device)
+    data, _ = config.data.load(dev)
+    model = new_model(config, data.num_classes, dev)
+    if step == 0 and not config.init_from:
+        return model
     path = checkpoint_path(store, config, step)
     if not path.exists():  # e.g. a fresh clone holds results but never checkpoints: recompute them
         run_training(config, store, subset, device=str(dev), force=True)
-    data, _ = config.data.load(dev)
-    model = new_model(config, data.num_classes, dev)
     model.load_state_dict(torch.load(path, map_location=dev)["model"])
     return model
 

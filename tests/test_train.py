@@ -8,7 +8,15 @@ import torch
 
 from analysis.profiles import get_profile
 from analysis.store import RunStore
-from analysis.train import DataSpec, NonFiniteLossError, TrainConfig, run_training, subset_config
+from analysis.train import (
+    DataSpec,
+    NonFiniteLossError,
+    TrainConfig,
+    checkpoint_path,
+    load_checkpoint,
+    run_training,
+    subset_config,
+)
 
 TINY = TrainConfig(
     data=DataSpec("cifar10", train_per_class=100, test_examples=1000), model="resnet18", width=8,
@@ -24,6 +32,10 @@ def test_training_clearly_beats_chance(results_dir):
     scratch = RunStore("unit", results_dir).scratch("train", TINY.key_dict())
     assert (scratch / "step_0.pt").exists() and (scratch / "step_50.pt").exists()
     assert not (scratch / "resume.pt").exists()
+    # the initialisation is rebuilt from the seed, identical to the saved step-0 checkpoint
+    saved = torch.load(checkpoint_path(RunStore("unit", results_dir), TINY, 0))["model"]
+    rebuilt = load_checkpoint(TINY, 0, RunStore("unit", results_dir)).state_dict()
+    assert saved.keys() == rebuilt.keys() and all(torch.equal(saved[k], rebuilt[k]) for k in saved)
 
 
 def test_rerun_is_a_cache_hit(results_dir, monkeypatch):

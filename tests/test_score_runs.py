@@ -1,0 +1,40 @@
+"""Seed-averaged scores from score runs: initialisations need no training, samples match the full set."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from analysis import experiments, prune
+from analysis.profiles import get_profile
+from analysis.score_runs import compute_scores
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("scoring an initialisation trained a network")
+
+    monkeypatch.setattr("analysis.train._train", must_not_train)
+
+
+def test_scores_at_initialisation_train_nothing_and_sample_consistently(no_training):
+    profile = get_profile("smoke")
+    sample = prune.random_subset(profile.num_train, 50, seed=3)
+    full_mean, full = compute_scores(profile, "grand", 0.0, 2)
+    sample_mean, part = compute_scores(profile, "grand", 0.0, 2, positions=sample)
+    assert full.shape == (2, profile.num_train) and part.shape == (2, 50)
+    torch.testing.assert_close(part, full[:, sample], rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(sample_mean, full_mean[sample], rtol=1e-4, atol=1e-6)
+    assert not torch.equal(full[0], full[1])  # two seeds, two initialisations
+
+
+def test_grand_init_vs_input_norm_by_width(no_training):
+    profile = get_profile("smoke")
+    assert experiments.init_widths(profile) == (4, 8, 16, 32, 64)
+    assert experiments.init_widths(get_profile("paper")) == (64,)
+    table = experiments.grand_init_vs_input_norm(profile)
+    n = profile.score_seeds
+    assert len(table) == 5 * (n + 1)
+    assert table.groupby("width")["seeds"].apply(sorted).tolist() == [[1] * n + [n]] * 5
+    assert table["spearman"].between(-1, 1).all()
