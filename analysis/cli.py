@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser("reproduce", help="execute the notebooks with papermill and build the book")
     _common(reproduce)
     reproduce.add_argument("--only", nargs="*", help="notebook names to run (default: all)")
-    reproduce.add_argument("--force", action="store_true", help="re-execute notebooks whose outputs exist")
+    reproduce.add_argument("--force", action="store_true",
+                           help="delete the profile's stored results first and recompute everything")
     reproduce.set_defaults(func=cmd_reproduce)
     return parser
 
