@@ -76,9 +76,9 @@ def full_data(profile: Profile, executor: Executor | None = None, **kwargs) -> p
                          for s, m in enumerate(metrics)])
 
 
-def pruning_curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
-                   executor: Executor | None = None) -> pd.DataFrame:
-    """Figure 1: test accuracy against the fraction pruned for every method (rows: method, fraction, seed)."""
+def pruning_selections(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+                       executor: Executor | None = None) -> list[tuple[dict, Tensor]]:
+    """Figure 1's subsets: ({method, fraction}, kept indices) for every method and fraction pruned."""
     selections = []
     for method in methods:
         scores = None if method == "random" else method_scores(profile, method, executor=executor)
@@ -87,7 +87,24 @@ def pruning_curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
                 selections.append(({"method": method, "fraction": f}, select(profile, method, f, seed=int(f * 1000))))
             else:
                 selections.append(({"method": method, "fraction": f}, select(profile, method, f, 0, scores)))
-    return retrain(profile, selections, executor=executor, desc="pruning curves")
+    return selections
+
+
+def pruning_curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+                   executor: Executor | None = None) -> pd.DataFrame:
+    """Figure 1: test accuracy against the fraction pruned for every method (rows: method, fraction, seed)."""
+    return retrain(profile, pruning_selections(profile, methods, executor), executor=executor, desc="pruning curves")
+
+
+def kept_class_coverage(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> pd.DataFrame:
+    """Class balance of Figure 1's subsets: the share of each class kept, one row per method and fraction.
+
+    Scores prune class-agnostically, as in the paper; a class whose examples all look easy loses most of them.
+    """
+    labels = profile.data().load()[0].train_labels
+    rows = [{**selection, **{c: float(v) for c, v in enumerate(prune.class_coverage(labels, kept))}}
+            for selection, kept in pruning_selections(profile, methods)]
+    return pd.DataFrame(rows).set_index(["method", "fraction"])
 
 
 def score_epoch_sweep(profile: Profile, scores: tuple[str, ...] = ("el2n", "grand"),

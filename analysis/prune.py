@@ -47,6 +47,14 @@ def keep_window(scores: Tensor, offset: int, size: int) -> Tensor:
     return hardest_first(scores)[offset : offset + size].sort().values
 
 
+def class_coverage(labels: Tensor, kept: Tensor) -> Tensor:
+    """Share of each class's examples that the subset `kept` retains (one entry per class)."""
+    labels = torch.as_tensor(labels).cpu()
+    classes = int(labels.max()) + 1
+    return (torch.bincount(labels[torch.as_tensor(kept).cpu()], minlength=classes)
+            / torch.bincount(labels, minlength=classes).clamp(min=1))
+
+
 def random_subset(n: int, size: int, seed: int) -> Tensor:
     """Sorted indices of `size` of `n` examples drawn uniformly without replacement under `seed`."""
     if not 0 < size <= n:

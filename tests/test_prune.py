@@ -61,3 +61,9 @@ def test_ccs_gives_small_strata_everything_and_fills_the_budget():
     scores = torch.cat([torch.zeros(5), torch.ones(95)])  # two strata of 5 and 95 examples
     keep = prune.ccs(scores, size=40, hard_cut=0.0, strata=2, seed=0)
     assert len(keep) == 40 and set(range(5)) <= set(keep.tolist())
+
+
+def test_class_coverage_counts_each_class_share():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
+    kept = torch.tensor([0, 1, 4, 5])
+    assert prune.class_coverage(labels, kept).tolist() == [0.5, 1.0, 0.0]
