@@ -116,13 +116,13 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-def memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last on CUDA; on CPU it is slower for the narrow networks of the cpu/smoke profiles (measured)."""
-    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+# channels_last on every device. On this project's 2-core CPU it trains ResNet-18 width 4-16 and VGG-11 width 16
+# 1.0-1.4x faster than the default layout with 2 threads and 1.2-1.4x with 1 (measured, batch 128).
+MEMORY_FORMAT = torch.channels_last
 
 
 def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
-    return model.to(device).to(memory_format=memory_format(device))
+    return model.to(device).to(memory_format=MEMORY_FORMAT)
 
 
 @torch.no_grad()
@@ -259,7 +259,7 @@ def _train(
         if config.augment:
             aug_gen.manual_seed(_mix(config.seed, step, 1))
             images = augment(images, aug_gen)
-        x = data.normalize(images).contiguous(memory_format=memory_format(device))
+        x = data.normalize(images).contiguous(memory_format=MEMORY_FORMAT)
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(step)
         with autocast(device):

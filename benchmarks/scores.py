@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from analysis.data import load_dataset
 from analysis.models import build_model
 from analysis.scores import el2n, grand
-from analysis.train import memory_format, resolve_device
+from analysis.train import MEMORY_FORMAT, resolve_device
 
 
 def timed(fn, device: torch.device) -> float:
@@ -44,10 +44,9 @@ def main() -> None:
     batches = args.batches or (50 if device.type == "cuda" else 6)
     data = load_dataset("cifar10", device=device)
     n = args.batch_size * batches
-    fmt = memory_format(device)
-    images = data.normalize(data.train_images[:n]).contiguous(memory_format=fmt)
+    images = data.normalize(data.train_images[:n]).contiguous(memory_format=MEMORY_FORMAT)
     labels = data.train_labels[:n]
-    model = build_model(args.model, 10, width).to(device).to(memory_format=fmt)
+    model = build_model(args.model, 10, width).to(device).to(memory_format=MEMORY_FORMAT)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
     def train() -> None:
@@ -69,7 +68,7 @@ def main() -> None:
     grand(model, images[: args.batch_size], labels[: args.batch_size], args.batch_size)  # warm-up
     grand_ips = n / timed(lambda: grand(model, images, labels, args.batch_size), device)
     naive_ips = args.batch_size / timed(naive, device)
-    all_images = data.normalize(data.train_images).contiguous(memory_format=fmt)
+    all_images = data.normalize(data.train_images).contiguous(memory_format=MEMORY_FORMAT)
     el2n_s = timed(lambda: el2n(model, all_images, data.train_labels), device)
     epoch_s = len(data.train_labels) / train_ips
     print(f"device {device}, {args.model} width {width}, batch {args.batch_size}")

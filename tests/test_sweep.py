@@ -1,8 +1,10 @@
 """Executors: a sweep split across workers gives exactly the serial results, in the same run store."""
 
+import os
 from dataclasses import replace
 
 import pytest
+import torch
 
 from analysis.store import RunStore
 from analysis.sweep import RunTask, make_executor, run_all
@@ -17,13 +19,19 @@ def _outcome(metrics: list[dict]) -> list[tuple]:
     return [(m["final_test_acc"], m["final_train_acc"], m["loss_running"][-1][1]) for m in metrics]
 
 
-@pytest.fixture
-def serial(tmp_path, monkeypatch):
+def _serial(threads: int) -> list[tuple]:
+    """The tasks run one by one in this process with `threads` threads (float sums depend on them)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _outcome(run_all(TASKS, make_executor("local")))
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_process_pool_matches_serial(tmp_path, monkeypatch):
     monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "serial"))
-    return _outcome(run_all(TASKS, make_executor("local")))
-
-
-def test_process_pool_matches_serial(serial, tmp_path, monkeypatch):
+    serial = _serial(max(1, len(os.sched_getaffinity(0)) // 2))  # each of two CPU workers' share of the cores
     monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "pool"))
     with make_executor("processes", workers=2) as pool:
         parallel = run_all(TASKS, pool)
@@ -32,8 +40,10 @@ def test_process_pool_matches_serial(serial, tmp_path, monkeypatch):
     assert all(store.load("train", t.config.key_dict()) is not None for t in TASKS)
 
 
-def test_submitit_local_matches_serial(serial, tmp_path, monkeypatch):
+def test_submitit_local_matches_serial(tmp_path, monkeypatch):
     pytest.importorskip("submitit")
+    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "serial"))
+    serial = _serial(torch.get_num_threads())
     monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "submitit"))
     executor = make_executor("submitit", folder=str(tmp_path / "jobs"), cluster="local", timeout_min=10, cpus=1)
     try:
@@ -46,3 +56,9 @@ def test_submitit_local_matches_serial(serial, tmp_path, monkeypatch):
 def test_unknown_executor():
     with pytest.raises(ValueError, match="Unknown executor 'mpi'"):
         make_executor("mpi")
+
+
+def test_cpu_workers_share_the_cores():
+    cores = len(os.sched_getaffinity(0))
+    with make_executor("processes", workers=2) as pool:
+        assert pool.submit(torch.get_num_threads).result() == max(1, cores // 2)
