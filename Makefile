@@ -1,7 +1,9 @@
 # Two commands on a fresh machine:  `make reproduce`  (the book)  and  `make test`  (the tests).
-# PROFILE=smoke|cpu|paper picks the scale; FORCE=1 recomputes stored results.
+# PROFILE=smoke|cpu|paper picks the scale; FORCE=1 recomputes stored results; EXECUTOR=local|processes|submitit
+# runs the training sweeps (processes: one worker per GPU, or per CPU core).
 PROFILE ?= cpu
 FORCE ?=
+EXECUTOR ?= processes
 DATADIET_DATA_ROOT ?= $(abspath ../shared/data)
 export DATADIET_DATA_ROOT
 
@@ -27,7 +29,7 @@ endif
 env: $(PY)
 
 reproduce: $(PY)
-	$(PY) -m analysis reproduce --profile $(PROFILE) $(if $(FORCE),--force,)
+	$(PY) -m analysis reproduce --profile $(PROFILE) --executor $(EXECUTOR) $(if $(FORCE),--force,)
 
 book: $(PY)
 	$(PY) -c "from analysis.reproduce import build_book; print(build_book() / 'index.html')"
