@@ -39,11 +39,15 @@ def method_scores(profile: Profile, method: str, seeds: int | None = None, **kwa
     return compute_scores(profile, score, profile.score_epoch if epoch is None else epoch, seeds, **kwargs)[0]
 
 
-def select(profile: Profile, method: str, fraction: float, seed: int, scores: Tensor | None = None) -> Tensor:
-    """Indices kept by `method` at `fraction` pruned: the highest scores, or a random subset under `seed`."""
+def select(profile: Profile, method: str, fraction: float, scores: Tensor | None = None) -> Tensor:
+    """Indices kept by `method` at `fraction` pruned: the highest scores, or random.
+
+    Random pruning draws one subset per fraction (seeded by it), shared by every study that prunes
+    that fraction at random; retraining seeds vary the training, not the subset.
+    """
     n = profile.num_train
     if method == "random":
-        return prune.random_subset(n, prune.kept_size(n, fraction), seed)
+        return prune.random_subset(n, prune.kept_size(n, fraction), seed=int(fraction * 1000))
     return prune.keep_hardest(method_scores(profile, method) if scores is None else scores, fraction)
 
 
@@ -83,10 +87,7 @@ def pruning_selections(profile: Profile, methods: tuple[str, ...] = tuple(METHOD
     for method in methods:
         scores = None if method == "random" else method_scores(profile, method, executor=executor)
         for f in profile.fractions:
-            if method == "random":  # a fresh random subset per fraction; seeds vary the training
-                selections.append(({"method": method, "fraction": f}, select(profile, method, f, seed=int(f * 1000))))
-            else:
-                selections.append(({"method": method, "fraction": f}, select(profile, method, f, 0, scores)))
+            selections.append(({"method": method, "fraction": f}, select(profile, method, f, scores)))
     return selections
 
 
@@ -115,7 +116,7 @@ def score_epoch_sweep(profile: Profile, scores: tuple[str, ...] = ("el2n", "gran
         ({"score": s, "epoch": e}, prune.keep_hardest(compute_scores(profile, s, e, executor=executor)[0], f))
         for s in scores for e in profile.score_epochs
     ]
-    selections.append(({"score": "random", "epoch": np.nan}, select(profile, "random", f, seed=int(f * 1000))))
+    selections.append(({"score": "random", "epoch": np.nan}, select(profile, "random", f)))
     return retrain(profile, selections, executor=executor, desc="score epochs")
 
 
@@ -196,7 +197,7 @@ def transfer(profile: Profile, executor: Executor | None = None) -> pd.DataFrame
     for name, kwargs in transfer_sources(profile).items():
         scores = compute_scores(profile, "el2n", profile.score_epoch, executor=executor, **kwargs)[0]
         selections.append(({"source": name}, prune.keep_hardest(scores, f)))
-    selections.append(({"source": "random"}, select(profile, "random", f, seed=int(f * 1000))))
+    selections.append(({"source": "random"}, select(profile, "random", f)))
     frames = []
     for model, width in profile.transfer_models:
         df = retrain(profile, selections, executor=executor, desc=f"transfer to {model}", model=model, width=width)
