@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from analysis.models import build_model
-from analysis.representation import kernel_distance, kernel_velocity, ntk_gram
+from analysis.profiles import CPU
+from analysis.representation import kernel_distance, kernel_velocity, ntk_gram, ntk_groups
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -68,9 +69,6 @@ def test_kernel_velocity():
 
 
 def test_ntk_groups_partition_the_ranking():
-    from analysis.profiles import CPU
-    from analysis.representation import ntk_groups
-
     scores = torch.rand(CPU.num_train, generator=torch.Generator().manual_seed(0))
     groups = ntk_groups(CPU, scores)
     assert len(groups) == CPU.ntk_groups and all(len(g) == CPU.ntk_per_group for g in groups)

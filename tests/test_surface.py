@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from analysis.surface import error_barrier, interpolate, reset_bn_stats
+from analysis.profiles import CPU
+from analysis.surface import error_barrier, interpolate, lmc_groups, reset_bn_stats
 
 
 def _bn_net(seed: int) -> nn.Module:
@@ -120,9 +121,6 @@ def test_barrier_is_nonnegative_when_the_midpoint_is_best():
 
 
 def test_lmc_groups_are_equal_sized_and_ordered_by_score():
-    from analysis.profiles import CPU
-    from analysis.surface import lmc_groups
-
     scores = torch.rand(CPU.num_train, generator=torch.Generator().manual_seed(0))
     groups = lmc_groups(CPU, scores)
     size = round(CPU.lmc_group_fraction * CPU.num_train)
