@@ -166,7 +166,7 @@ def window(offsets: pd.DataFrame, n_train: int) -> Verdict:
     small = share <= 0.05
     verdict = REPRODUCED if small and beats else PARTLY if small or beats else NOT
     return Verdict("window_cifar10", "offsets",
-                   f"best offset {best:.0f} of {n_train} ({share:.1%}); it {'beats' if beats else 'does not beat'} "
+                   f"best offset {best:,.0f} of {n_train:,} ({share:.1%}); it {'beats' if beats else 'does not beat'} "
                    "random", "best window skips ~500 of 50,000 (1%)", verdict,
                    "An offset within 5% of the data counts as a small tail.")
 
