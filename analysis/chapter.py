@@ -40,7 +40,8 @@ def hardware() -> str:
     """The machine this kernel runs on, in words."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.machine()}, {threads} thread{'s' if threads != 1 else ''})"
 
 
 def start(profile: str, executor: str | None = None) -> tuple[Profile, Executor]:
