@@ -50,12 +50,23 @@ def regime_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataF
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
-def crossover(df: pd.DataFrame, fraction: float) -> float | None:
-    """The smallest budget (epochs) at which keeping the hardest beats keeping the easiest at `fraction`
-    pruned beyond `verdicts.tolerance`, or None if it never does."""
+def hard_vs_easy(df: pd.DataFrame, fraction: float) -> pd.Series:
+    """Per budget (epochs, ascending): +1 where keeping the hardest beats keeping the easiest at
+    `fraction` pruned beyond `verdicts.tolerance`, -1 where it loses, 0 within it."""
     at = df[df["fraction"] == fraction]
-    for budget in sorted(at["budget_epochs"].unique()):
-        b = at[at["budget_epochs"] == budget]
-        if compare(b.loc[b["selection"] == "hard", "test_acc"], b.loc[b["selection"] == "easy", "test_acc"]) > 0:
-            return float(budget)
-    return None
+    budgets = sorted(at["budget_epochs"].unique())
+    signs = [compare(at.loc[(at["budget_epochs"] == b) & (at["selection"] == "hard"), "test_acc"],
+                     at.loc[(at["budget_epochs"] == b) & (at["selection"] == "easy"), "test_acc"]) for b in budgets]
+    return pd.Series(signs, index=pd.Index(budgets, dtype=float, name="budget_epochs"), dtype=int)
+
+
+def crossover(df: pd.DataFrame, fraction: float) -> float | None:
+    """The smallest budget (epochs) from which keeping the hardest beats keeping the easiest at
+    `fraction` pruned at every longer budget too, or None if it does not win at the longest."""
+    signs = hard_vs_easy(df, fraction)
+    start = None
+    for budget, sign in signs[::-1].items():
+        if sign <= 0:
+            break
+        start = float(budget)
+    return start

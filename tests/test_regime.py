@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.regime import crossover
+from analysis.regime import crossover, hard_vs_easy
 from analysis.verdicts import NOT, PARTLY, REPRODUCED, regime
 
 
@@ -18,11 +18,16 @@ def sweep(hard_minus_easy: dict[float, float], fraction: float = 0.7) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def test_crossover_is_the_first_budget_where_hard_wins_beyond_tolerance():
-    df = sweep({2: -0.05, 4: 0.003, 8: 0.02, 16: -0.01})
-    assert crossover(df, 0.7) == 8.0  # +0.3 points at 4 epochs is within the half-point tolerance
-    assert crossover(df, 0.5) is None
-    assert crossover(sweep({2: -0.05, 4: -0.01}), 0.7) is None
+def test_hard_vs_easy_signs_each_budget_beyond_tolerance():
+    signs = hard_vs_easy(sweep({2: -0.05, 4: 0.003, 8: 0.02}), 0.7)
+    assert signs.to_dict() == {2.0: -1, 4.0: 0, 8.0: 1}  # +0.3 points is within the half-point tolerance
+
+
+def test_crossover_is_where_hard_starts_to_win_for_good():
+    assert crossover(sweep({2: -0.05, 4: 0.003, 8: 0.02, 16: 0.01}), 0.7) == 8.0
+    assert crossover(sweep({2: -0.05, 4: 0.02, 8: -0.02, 16: 0.01}), 0.7) == 16.0
+    assert crossover(sweep({2: -0.05, 4: 0.02, 8: -0.01}), 0.7) is None  # a win that does not last
+    assert crossover(sweep({2: 0.01}), 0.5) is None  # no runs at that fraction
 
 
 def test_regime_verdict_needs_easy_first_then_hard_first():
