@@ -20,13 +20,17 @@ from analysis.verdicts import Verdict, record
 
 
 class _Text:
-    """Text whose plain representation carries no quotes, for `{glue:text}` in prose."""
+    """Text for `{glue:text}` in prose, shown exactly as given.
+
+    myst-nb passes a glued plain representation through `ast.literal_eval`, which would turn
+    "1,000" into "(1, 0)"; a one-line string literal evaluates back to the text itself.
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
 
     def __repr__(self) -> str:
-        return self.text
+        return repr(self.text)
 
 
 def glue(name: str, value, display: bool = False) -> None:

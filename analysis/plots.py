@@ -30,7 +30,7 @@ def scale(profile: Profile) -> str:
              else f"all {profile.num_train:,} train images")
     return (f"profile {profile.name}: {profile.dataset.upper()}, {train}, {profile.model} width {profile.width}\n"
             f"{profile.steps:,} steps ({profile.epochs:g} epochs), {profile.score_seeds} score seeds, "
-            f"{profile.retrain_seeds} retraining seeds")
+            f"{profile.retrain_seeds} retraining seeds (secondary sweeps: {profile.secondary_seeds})")
 
 
 def figure(
@@ -41,10 +41,11 @@ def figure(
     return fig, axes.ravel()
 
 
-def finish(fig: Figure, profile: Profile, title: str) -> Figure:
-    """Title on top, the profile and scale underneath every figure."""
+def finish(fig: Figure, profile: Profile, title: str, here: str | None = None) -> Figure:
+    """Title on top, the profile and scale underneath every figure; `here` says where this figure departs from it."""
     fig.suptitle(title, fontsize=12)
-    fig.text(0.5, -0.02, scale(profile), ha="center", va="top", fontsize=8, color="#444444")
+    caption = scale(profile) + (f"\nthis figure: {here}" if here else "")
+    fig.text(0.5, -0.02, caption, ha="center", va="top", fontsize=8, color="#444444")
     fig.tight_layout()
     return fig
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from IPython.core.formatters import PlainTextFormatter
+from myst_nb.core.variables import format_plain_text
 
-from analysis import reproduce
+from analysis import chapter, reproduce
 
 REPO = Path(__file__).resolve().parents[1]
 WITHOUT_FIGURES = {"scorecard"}  # the landing page is prose and a table
@@ -21,6 +23,12 @@ def _figures(page: Path) -> list[str]:
     sources = re.findall(r'<img[^>]*\ssrc="([^"]+)"', page.read_text())
     return [s for s in sources
             if s.startswith("data:image/png") or (s.endswith(".png") and (page.parent / s).resolve().is_file())]
+
+
+@pytest.mark.parametrize("text", ["1,000", "9, 18, 35, 70", "0.50", "None", "it's \"quoted\"\n", "long " * 60])
+def test_glued_text_renders_exactly_as_given(text):
+    plain = PlainTextFormatter()(chapter._Text(text))  # what glue stores as text/plain
+    assert format_plain_text(plain, "") == text  # what {glue:text} puts in the page
 
 
 @pytest.mark.book
