@@ -14,7 +14,7 @@ from analysis import prune
 from analysis.experiments import retrain
 from analysis.profiles import Profile
 from analysis.score_runs import compute_scores, score_run_config, score_runs
-from analysis.verdicts import compare
+from analysis.verdicts import accuracies, compare
 
 COLUMNS = ["budget_epochs", "fraction", "selection", "seed", "test_acc", "train_acc"]
 
@@ -53,10 +53,9 @@ def regime_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataF
 def hard_vs_easy(df: pd.DataFrame, fraction: float) -> pd.Series:
     """Per budget (epochs, ascending): +1 where keeping the hardest beats keeping the easiest at
     `fraction` pruned beyond `verdicts.tolerance`, -1 where it loses, 0 within it."""
-    at = df[df["fraction"] == fraction]
-    budgets = sorted(at["budget_epochs"].unique())
-    signs = [compare(at.loc[(at["budget_epochs"] == b) & (at["selection"] == "hard"), "test_acc"],
-                     at.loc[(at["budget_epochs"] == b) & (at["selection"] == "easy"), "test_acc"]) for b in budgets]
+    budgets = sorted(df.loc[df["fraction"] == fraction, "budget_epochs"].unique())
+    signs = [compare(accuracies(df, budget_epochs=b, fraction=fraction, selection="hard"),
+                     accuracies(df, budget_epochs=b, fraction=fraction, selection="easy")) for b in budgets]
     return pd.Series(signs, index=pd.Index(budgets, dtype=float, name="budget_epochs"), dtype=int)
 
 

@@ -76,7 +76,8 @@ def pending(profile: str) -> list[str]:
     return [name for name in NOTEBOOKS if name not in UNJUDGED and name not in judged]
 
 
-def _acc(df: pd.DataFrame, **where) -> np.ndarray:
+def accuracies(df: pd.DataFrame, **where) -> np.ndarray:
+    """The `test_acc` of the rows whose columns equal `where`'s values (one per seed)."""
     mask = np.ones(len(df), dtype=bool)
     for column, value in where.items():
         mask &= (df[column] == value).to_numpy()
@@ -85,8 +86,9 @@ def _acc(df: pd.DataFrame, **where) -> np.ndarray:
 
 def pruning_half(curves: pd.DataFrame, full: pd.DataFrame, fraction: float = 0.5) -> Verdict:
     """Claim cifar10_half: keeping the highest-EL2N half matches the full data (and beats random)."""
-    el2n, rnd, fd = _acc(curves, method="el2n", fraction=fraction), _acc(curves, method="random", fraction=fraction), \
-        full["test_acc"].to_numpy()
+    el2n = accuracies(curves, method="el2n", fraction=fraction)
+    rnd = accuracies(curves, method="random", fraction=fraction)
+    fd = full["test_acc"].to_numpy()
     vs_full, vs_random = compare(el2n, fd), compare(el2n, rnd)
     verdict = REPRODUCED if vs_full >= 0 else PARTLY if vs_random > 0 else NOT
     return Verdict(
@@ -100,8 +102,8 @@ def pruning_half(curves: pd.DataFrame, full: pd.DataFrame, fraction: float = 0.5
 
 def grand_init(curves: pd.DataFrame) -> Verdict:
     """Claim grand_init_beats_random: GraNd at initialisation beats random pruning (Kirsch: it does not)."""
-    wins = [compare(_acc(curves, method="grand_init", fraction=f), _acc(curves, method="random", fraction=f))
-            for f in sorted(curves["fraction"].unique())]
+    wins = [compare(accuracies(curves, method="grand_init", fraction=f),
+                    accuracies(curves, method="random", fraction=f)) for f in sorted(curves["fraction"].unique())]
     beats = sum(w > 0 for w in wins)
     verdict = REPRODUCED if beats == len(wins) else PARTLY if beats else NOT
     return Verdict(
@@ -114,8 +116,8 @@ def grand_init(curves: pd.DataFrame) -> Verdict:
 
 def early(sweep: pd.DataFrame, score_epoch: float) -> Verdict:
     """Claim early: EL2N becomes effective after a few epochs (beats init-time EL2N and random)."""
-    late, init, rnd = (_acc(sweep, score="el2n", epoch=score_epoch), _acc(sweep, score="el2n", epoch=0.0),
-                       _acc(sweep, score="random"))
+    late, init, rnd = (accuracies(sweep, score="el2n", epoch=score_epoch), accuracies(sweep, score="el2n", epoch=0.0),
+                       accuracies(sweep, score="random"))
     a, b = compare(late, init), compare(late, rnd)
     verdict = REPRODUCED if a > 0 and b > 0 else PARTLY if max(a, b) > 0 else NOT
     return Verdict(
@@ -129,7 +131,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, score_epoch: float) ->
     """Claim single_run: one run's GraNd has Spearman ~0.75 with the mean and selects a worse subset."""
     rho = single.query("score == 'grand' and epoch == @score_epoch")["spearman_to_mean"].mean()
     one, most = seeds["n_seeds"].min(), seeds["n_seeds"].max()
-    worse = compare(_acc(seeds, n_seeds=one), _acc(seeds, n_seeds=most)) < 0
+    worse = compare(accuracies(seeds, n_seeds=one), accuracies(seeds, n_seeds=most)) < 0
     close = abs(rho - 0.75) <= 0.1
     verdict = REPRODUCED if close and worse else PARTLY if close or worse else NOT
     return Verdict(
@@ -144,11 +146,11 @@ def transfer(df: pd.DataFrame) -> Verdict:
     """Claim transfer: scores from another architecture or hyperparameters prune as well as random or better."""
     rows, cells = [], 0
     for _, t in df.groupby("target"):
-        rnd = _acc(t, source="random")
+        rnd = accuracies(t, source="random")
         for source in t["source"].unique():
             if source != "random":
                 cells += 1
-                rows.append(compare(_acc(t, source=source), rnd))
+                rows.append(compare(accuracies(t, source=source), rnd))
     beats = sum(r > 0 for r in rows)
     verdict = REPRODUCED if beats == cells else PARTLY if beats else NOT
     return Verdict("transfer", "transfer", f"{beats} of {cells} source->target pairs beat random",
@@ -161,8 +163,8 @@ def window(offsets: pd.DataFrame, n_train: int) -> Verdict:
     windows = offsets[offsets["selection"] == "window"].groupby("offset")["test_acc"].mean()
     best = float(windows.idxmax())
     share = best / n_train
-    rnd = _acc(offsets, selection="random")
-    beats = compare(_acc(offsets, offset=best), rnd) > 0
+    rnd = accuracies(offsets, selection="random")
+    beats = compare(accuracies(offsets, offset=best), rnd) > 0
     small = share <= 0.05
     verdict = REPRODUCED if small and beats else PARTLY if small or beats else NOT
     return Verdict("window_cifar10", "offsets",
@@ -183,9 +185,9 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame) -> Verdict:
     windows = pruning[pruning["selection"] == "el2n"]
     means = windows[windows["offset"] > 0].groupby("offset")["test_acc"].mean()
     best = float(means.idxmax()) if len(means) else 0.0
-    keep, skip = _acc(windows, offset=0), _acc(windows, offset=best)
+    keep, skip = accuracies(windows, offset=0), accuracies(windows, offset=best)
     concentrated, skips = top > 2 * rate, len(means) > 0 and compare(skip, keep) > 0
-    vs_random = compare(_acc(pruning, selection="grand_init"), _acc(pruning, selection="random"))
+    vs_random = compare(accuracies(pruning, selection="grand_init"), accuracies(pruning, selection="random"))
     verdict = REPRODUCED if concentrated and skips else PARTLY if concentrated or skips else NOT
     return Verdict(
         "noise_tail", "noise",
@@ -206,8 +208,8 @@ def regime(sweep: pd.DataFrame, fraction: float | None = None) -> Verdict:
     budgets = sorted(sweep["budget_epochs"].unique())
 
     def hard_vs_easy(budget: float) -> tuple[int, float]:
-        hard = _acc(sweep, budget_epochs=budget, fraction=f, selection="hard")
-        easy = _acc(sweep, budget_epochs=budget, fraction=f, selection="easy")
+        hard = accuracies(sweep, budget_epochs=budget, fraction=f, selection="hard")
+        easy = accuracies(sweep, budget_epochs=budget, fraction=f, selection="easy")
         return compare(hard, easy), float(hard.mean() - easy.mean())
 
     (short, d_short), (long, d_long) = hard_vs_easy(budgets[0]), hard_vs_easy(budgets[-1])
