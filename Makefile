@@ -1,7 +1,7 @@
 # Two commands on a fresh machine:  `make reproduce`  (the book)  and  `make test`  (the tests).
-# PROFILE=smoke|cpu|paper picks the scale; FORCE=1 recomputes stored results; EXECUTOR=local|processes|submitit
+# PROFILE=smoke|laptop|scarce|paper picks the scale; FORCE=1 recomputes stored results; EXECUTOR=local|processes|submitit
 # runs the training sweeps (processes: one worker per GPU, or per CPU core).
-PROFILE ?= cpu
+PROFILE ?= laptop
 FORCE ?=
 EXECUTOR ?= processes
 DATADIET_DATA_ROOT ?= $(abspath ../shared/data)
@@ -36,7 +36,7 @@ book: $(PY)
 
 test: $(PY)
 	$(PY) -m ruff check analysis tests benchmarks notebooks
-	$(PY) -m pytest -q
+	$(PY) -m pytest
 
 benchmark: $(PY)
 	$(PY) benchmarks/throughput.py

@@ -1,22 +1,31 @@
-"""What every chapter notebook does around its study: set up, glue numbers into the prose, record the verdict.
+"""What every page notebook does around its page module: open the page, glue its facts, record its verdicts.
 
-Numbers in a chapter's prose are glued from here (myst-nb `glue`), never typed by hand.
+A notebook calls `page(NAME, PROFILE, EXECUTOR)` once; every number in its prose is glued from
+there (myst-nb `glue`), never typed by hand. Glue keys are the fact names of the page module,
+`<claim id>_<field>` for each verdict (field: verdict, ours, paper, reason, claim), and `protocol`,
+`profile`, `hardware`, `compute`, `date`.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import platform
-from concurrent.futures import Executor
+import tempfile
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 import torch
 
+from analysis import chapters
 from analysis.plots import use_style
 from analysis.profiles import Profile, get_profile, protocol_table
-from analysis.store import compute_seconds
+from analysis.rules import Verdict
+from analysis.store import RunStore, compute_seconds
 from analysis.sweep import make_executor
-from analysis.verdicts import Verdict, record
+
+VERDICT_FIELDS = ("verdict", "ours", "paper", "reason", "claim")
 
 
 class _Text:
@@ -48,29 +57,43 @@ def hardware() -> str:
     return f"CPU ({platform.machine()}, {threads} thread{'s' if threads != 1 else ''})"
 
 
-def start(profile: str, executor: str | None = None) -> tuple[Profile, Executor]:
-    """The chapter's profile and executor, with the book's plotting style."""
+@dataclass(frozen=True)
+class Page:
+    """An opened page: its profile, the tables its figures draw, and what its prose says."""
+
+    name: str
+    profile: Profile
+    tables: dict[str, pd.DataFrame]
+    facts: dict
+    verdicts: list[Verdict]
+
+
+def page(name: str, profile: str | None = None, executor: str | None = None) -> Page:
+    """Run page `name` at `profile` (through the run store), glue its facts and verdicts, and record the verdicts."""
     use_style()
-    return get_profile(profile), make_executor(executor)
+    prof, module = get_profile(profile), chapters.module(name)
+    tables = module.run(prof, make_executor(executor))
+    facts, verdicts = module.facts(tables, prof), module.verdicts(tables, prof)
+    for key, value in facts.items():
+        glue(key, value)
+    for verdict in verdicts:
+        record(prof.name, verdict)
+        for field in VERDICT_FIELDS:
+            glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
+    glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
+         .set_index("setting"))
+    glue("profile", prof.name)
+    glue("hardware", hardware())
+    glue("compute", f"{compute_seconds() / 60:.1f} min")
+    glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))
+    return Page(name, prof, tables, facts, verdicts)
 
 
-def glue_protocol(prefix: str, profile: Profile) -> pd.DataFrame:
-    """Glue `<prefix>_protocol`: the paper's protocol beside this profile's, and return it."""
-    table = pd.DataFrame(protocol_table(profile), columns=["setting", "paper", f"this page ({profile.name})"])
-    glue(f"{prefix}_protocol", table.set_index("setting"), display=False)
-    return table
-
-
-def glue_run_info(prefix: str, profile: Profile) -> None:
-    """Glue `<prefix>_profile`, `_hardware`, `_compute` (measured compute behind the page) and `_date`."""
-    glue(f"{prefix}_profile", profile.name)
-    glue(f"{prefix}_hardware", hardware())
-    glue(f"{prefix}_compute", f"{compute_seconds() / 60:.1f} min")
-    glue(f"{prefix}_date", datetime.now(UTC).strftime("%Y-%m-%d"))
-
-
-def conclude(prefix: str, profile: Profile, verdict: Verdict) -> None:
-    """Record `verdict` for the scorecard and glue `<prefix>_verdict`, `_ours`, `_paper`, `_reason`, `_claim`."""
-    record(profile.name, verdict)
-    for field in ("verdict", "ours", "paper", "reason", "claim"):
-        glue(f"{prefix}_{field}", getattr(verdict, field))
+def record(profile: str, verdict: Verdict) -> None:
+    """Store one verdict atomically under `results/<profile>/verdicts/<claim id>.json` for the scorecard."""
+    folder = RunStore(profile).root / "verdicts"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump({**asdict(verdict), "claim": verdict.claim}, f, indent=1)
+    os.replace(tmp, folder / f"{verdict.claim_id}.json")

@@ -10,19 +10,23 @@ from pathlib import Path
 import numpy as np
 
 from analysis.data import DATA_ROOT_ENV, DatasetError
-from analysis.profiles import PROFILE_ENV, PROFILES
+from analysis.profiles import DEFAULT_PROFILE, PROFILE_ENV, PROFILES
 from analysis.score_runs import SCORES
-from analysis.sweep import EXECUTOR_ENV
+from analysis.sweep import EXECUTOR_ENV, SLURM_SETTINGS, SweepError
 from analysis.train import NonFiniteLossError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=sorted(PROFILES), default=os.environ.get(PROFILE_ENV, "cpu"),
-                        help=f"scale profile (default: ${PROFILE_ENV}, else cpu)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=os.environ.get(PROFILE_ENV, DEFAULT_PROFILE),
+                        help=f"scale profile (default: ${PROFILE_ENV}, else {DEFAULT_PROFILE})")
     parser.add_argument("--data-root", help=f"folder holding the datasets (default: ${DATA_ROOT_ENV}, "
                                             "else ~/.cache/datadiet/data)")
     parser.add_argument("--executor", choices=["local", "processes", "submitit"],
                         help=f"where training runs execute (default: ${EXECUTOR_ENV}, else local)")
+    cluster = parser.add_argument_group("cluster settings of --executor submitit (Slurm)")
+    for flag, (_, env, kind, text) in SLURM_SETTINGS.items():
+        cluster.add_argument(f"--slurm-{flag}", type=kind, metavar=flag.split("-")[-1].upper(),
+                             help=f"{text}; or ${env}")
 
 
 def _write_scores(path: Path, scores: np.ndarray, source_indices: np.ndarray) -> None:
@@ -50,14 +54,14 @@ def read_scores(path: Path) -> np.ndarray:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
-    from analysis.profiles import get_profile
+    from analysis.profiles import Variant, get_profile
     from analysis.score_runs import compute_scores
     from analysis.sweep import make_executor
 
     profile = get_profile(args.profile).on(args.dataset)
     epoch = profile.score_epoch if args.epoch is None else args.epoch
-    mean, _ = compute_scores(profile, args.score, epoch, args.seeds, model=args.model, squared=args.squared,
-                             executor=make_executor(args.executor))
+    mean, _ = compute_scores(profile, args.score, epoch, args.seeds, variant=Variant(model=args.model),
+                             squared=args.squared, executor=make_executor(args.executor))
     data, _ = profile.data().load()
     _write_scores(Path(args.out), mean.numpy(), data.source_indices.numpy())
     print(f"wrote {len(mean)} {args.score} scores (epoch {epoch:g}, {args.seeds or profile.score_seeds} seeds, "
@@ -84,7 +88,10 @@ def cmd_subset(args: argparse.Namespace) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> None:
     from analysis.reproduce import reproduce
+    from analysis.sweep import make_executor
 
+    if os.environ.get(EXECUTOR_ENV) == "submitit":
+        make_executor("submitit")  # bad cluster settings stop here, in one line, before any notebook runs
     reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
 
 
@@ -126,7 +133,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ[DATA_ROOT_ENV] = args.data_root
     if getattr(args, "executor", None):
         os.environ[EXECUTOR_ENV] = args.executor
+    for flag, (_, env, _, _) in SLURM_SETTINGS.items():  # as variables, so notebooks' kernels see them too
+        if (value := getattr(args, f"slurm_{flag.replace('-', '_')}", None)) is not None:
+            os.environ[env] = str(value)
     try:
         args.func(args)
-    except (DatasetError, NonFiniteLossError, ValueError) as err:
+    except (DatasetError, NonFiniteLossError, SweepError, ValueError) as err:
         sys.exit(f"error: {err}")

@@ -24,6 +24,9 @@ CIFAR_STD = (0.2470, 0.2435, 0.2616)
 CINIC_MEAN = (0.47889522, 0.47227842, 0.43047404)
 CINIC_STD = (0.24205776, 0.23828046, 0.25874835)
 
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+CLASS_NAMES = {"cifar10": CIFAR10_CLASSES, "cinic10": CIFAR10_CLASSES}  # CINIC-10 has CIFAR-10's classes
+
 CINIC10_URL = "https://datashare.ed.ac.uk/bitstream/handle/10283/3192/CINIC-10.tar.gz"
 
 

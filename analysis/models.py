@@ -1,15 +1,25 @@
-"""The paper's networks for 32x32 images, looked up by name: `build_model("resnet18", 10, width=16)`.
+"""The networks for 32x32 images, looked up by name: `build_model("resnet18", 10, width=16)`.
 
-ResNets are the low-resolution variants (3x3 stride-1 stem, no max-pool). `width` is the number
-of channels of the first stage (64 in the paper); every later stage scales with it.
+ResNets are the paper's low-resolution variants (3x3 stride-1 stem, no max-pool); `airbench` is
+the shape of Keller Jordan's airbench94, a network built to train fast on CIFAR-10. `width` is the
+number of channels of the first stage (64 in the paper's ResNets and in airbench94); every later
+stage scales with it.
+
+Initialisation (`init`): "lecun" is the authors' Flax default (truncated-normal weights of variance
+1/fan_in, zero biases; BatchNorm scale 1, shift 0); "torch" keeps PyTorch's defaults (weights and
+biases uniform in +-1/sqrt(fan_in)), which make the logits at initialisation several times smaller.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+import torch
 import torch.nn as nn
 from torch import Tensor
+
+INITS = ("lecun", "torch")
 
 
 class BasicBlock(nn.Module):
@@ -102,6 +112,33 @@ class VGG(nn.Module):
         return self.fc(self.features(x))
 
 
+class Airbench(nn.Module):
+    """The airbench94 shape: a 2x2 stem conv (24 channels, no padding) with GELU; three groups of conv3x3 ->
+    max-pool 2 -> BatchNorm -> GELU -> conv3x3 -> BatchNorm -> GELU of widths (width, 4 width, 4 width);
+    a global max-pool; a bias-free linear head whose output is divided by 9.
+
+    Unlike airbench94, the stem is trained from a random initialisation (no data whitening) and every
+    BatchNorm learns its scale.
+    """
+
+    STEM = 24  # airbench94's whitening width: 2 * 3 channels * 2x2 patch
+
+    def __init__(self, num_classes: int, width: int) -> None:
+        super().__init__()
+        widths = (width, 4 * width, 4 * width)
+        layers: list[nn.Module] = [nn.Conv2d(3, self.STEM, 2, padding=0), nn.GELU()]
+        in_ch = self.STEM
+        for ch in widths:
+            layers += [nn.Conv2d(in_ch, ch, 3, padding=1, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(ch), nn.GELU(),
+                       nn.Conv2d(ch, ch, 3, padding=1, bias=False), nn.BatchNorm2d(ch), nn.GELU()]
+            in_ch = ch
+        self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten())
+        self.fc = nn.Linear(in_ch, num_classes, bias=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc(self.features(x)) / 9
+
+
 _VGG11 = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
 _VGG16 = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
 
@@ -110,11 +147,29 @@ MODELS: dict[str, Callable[[int, int], nn.Module]] = {
     "resnet50": lambda classes, width: ResNet(Bottleneck, [3, 4, 6, 3], classes, width),
     "vgg11": lambda classes, width: VGG(_VGG11, classes, width),
     "vgg16": lambda classes, width: VGG(_VGG16, classes, width),
+    "airbench": Airbench,
 }
 
 
-def build_model(name: str, num_classes: int, width: int = 64) -> nn.Module:
-    """A freshly initialised network from the registry (`MODELS`)."""
+@torch.no_grad()
+def lecun_init(model: nn.Module) -> nn.Module:
+    """Flax's default initialisation, in place: conv and linear weights from a normal truncated at two
+    standard deviations and rescaled to variance 1/fan_in (`lecun_normal`), biases zero."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            fan_in = module.weight[0].numel()
+            std = math.sqrt(1.0 / fan_in) / 0.87962566103423978  # the std of a unit normal truncated at +-2
+            nn.init.trunc_normal_(module.weight, std=std, a=-2 * std, b=2 * std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+def build_model(name: str, num_classes: int, width: int = 64, init: str = "lecun") -> nn.Module:
+    """A freshly initialised network from the registry (`MODELS`), initialised by `init` (see `INITS`)."""
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}: choose one of {sorted(MODELS)}.")
-    return MODELS[name](num_classes, width)
+    if init not in INITS:
+        raise ValueError(f"Unknown initialisation {init!r}: choose one of {', '.join(INITS)}.")
+    model = MODELS[name](num_classes, width)
+    return lecun_init(model) if init == "lecun" else model

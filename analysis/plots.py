@@ -16,7 +16,6 @@ METHOD_COLORS = {
     "input_norm": "#9467bd", "random": "#7f7f7f", "full": "#000000", "easy": "#17becf", "hard": "#1f77b4",
     "ccs": "#bcbd22",
 }
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
 def use_style() -> None:
@@ -106,3 +105,96 @@ def image_grid(images: np.ndarray, titles: list[str], ncols: int, row_labels: li
         for r, text in enumerate(row_labels):
             axes[r, 0].text(-0.15, 0.5, text, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=7)
     return fig
+
+
+def budget_panels(sweep: pd.DataFrame, train: pd.Series, crossings: dict[float, float | None]) -> Figure:
+    """The regime page's figure, one panel per fraction pruned (the keys of `crossings`, ascending).
+
+    Each panel: test accuracy of every selection of `sweep` (budget_epochs, fraction, selection, seed,
+    test_acc) against the training budget on a log axis, the full-data runs (fraction 0), their train
+    accuracy `train` (mean per budget) on a right axis, and a dotted line at the budget from which keeping
+    the hardest wins for good (`crossings[fraction]`; none where it is None).
+    """
+    from matplotlib.ticker import NullFormatter, StrMethodFormatter
+
+    fig, axes = figure(ncols=len(crossings), height=4.6, sharey=True)
+    full = sweep[sweep["selection"] == "full"]
+    budgets = sorted(sweep["budget_epochs"].unique())
+    for ax, f in zip(axes, sorted(crossings)):
+        band(ax, sweep[sweep["fraction"] == f], "budget_epochs", "test_acc", hue="selection")
+        band(ax, full, "budget_epochs", "test_acc", label="full", marker="s")
+        right = ax.twinx()
+        right.plot(train.index, train.values, ls="--", color="#444444", label="full data: train accuracy")
+        right.set(ylabel="full-data train accuracy", ylim=(0, 1.02))
+        right.grid(False)
+        percent_axis(right)
+        if crossings[f] is not None:
+            ax.axvline(crossings[f], color="#999999", lw=1, ls=":")
+        ax.set(xscale="log", xlabel="training budget (epochs)", ylabel="test accuracy", title=f"{f:.0%} pruned")
+        ax.set_xticks(budgets)
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        percent_axis(ax)
+        ax.tick_params(labelleft=True)  # each panel has its own right axis: label both left axes
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles=handles, fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    return fig
+
+
+def noisy_clean_histograms(dist: pd.DataFrame, scores: tuple[str, ...] = ("el2n", "grand")) -> Figure:
+    """Histograms of noisy and clean examples' scores: one row per score, one column per epoch of `dist`
+    (score, epoch, noisy, value)."""
+    epochs = sorted(dist["epoch"].unique())
+    fig, axes = figure(ncols=len(epochs), nrows=len(scores), width=3.6, height=2.8)
+    for row, score in enumerate(scores):
+        for col, epoch in enumerate(epochs):
+            ax = axes[row * len(epochs) + col]
+            d = dist[(dist["score"] == score) & (dist["epoch"] == epoch)]
+            for is_noisy, color in ((False, METHOD_COLORS["el2n"]), (True, METHOD_COLORS["grand_init"])):
+                ax.hist(d.loc[d["noisy"] == is_noisy, "value"], bins=30, density=True, alpha=0.5, color=color,
+                        label="noisy" if is_noisy else "clean")
+            ax.set(title=f"{score} at epoch {epoch:g}", xlabel=score, ylabel="density" if col == 0 else None)
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def lines(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, default_color: str = "#8c564b") -> None:
+    """`y` against `x`, one line with markers per `hue` group, in each method's colour (`default_color` for others)."""
+    for name, g in df.groupby(hue):
+        ax.plot(g[x], g[y], marker="o", ms=4, label=name, color=METHOD_COLORS.get(name, default_color))
+
+
+LMC_GROUP_COLORS = {"low": METHOD_COLORS["easy"], "high": METHOD_COLORS["hard"], "random": METHOD_COLORS["random"],
+                    "full": METHOD_COLORS["full"]}
+
+
+def barrier_panels(axes, study: pd.DataFrame) -> None:
+    """The lmc page's four panels (test and own-train error, BatchNorm recomputed then interpolated): the error
+    barrier against the spawn epoch, one band per group, on the first four of `axes`."""
+    panels = [(bn_reset, eval_set) for bn_reset in (True, False) for eval_set in ("test", "own train")]
+    for ax, (bn_reset, eval_set) in zip(axes, panels):
+        d = study[(study["bn_reset"] == bn_reset) & (study["eval_set"] == eval_set)]
+        band(ax, d, "spawn_epoch", "barrier", hue="group", colors=LMC_GROUP_COLORS)
+        ax.set(xlabel="spawn epoch", ylabel="error barrier",
+               title=f"{eval_set} error, BatchNorm {'recomputed' if bn_reset else 'interpolated'}")
+        percent_axis(ax)
+
+
+def ranked_colors(values, palette: str = "viridis") -> dict:
+    """A colour of `palette` for each distinct value, in ascending order (e.g. EL2N groups 0 = lowest)."""
+    ranked = sorted(pd.unique(np.asarray(values)))
+    return dict(zip(ranked, sns.color_palette(palette, len(ranked))))
+
+
+def epoch_ticks(ax: Axes, epochs) -> None:
+    """x ticks at exactly `epochs`, labelled as plain numbers (for symlog axes), in small type."""
+    ax.set_xticks(epochs)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def gallery(images: np.ndarray, table: pd.DataFrame) -> Figure:
+    """A page's image gallery: `images` (uint8 (N, 3, H, W)) in the order of `table`'s rows (columns: class, title),
+    one row of the grid per class, labelled with the class."""
+    classes = list(pd.unique(table["class"]))
+    return image_grid(images, list(table["title"]), len(table) // len(classes), row_labels=[str(c) for c in classes])

@@ -16,15 +16,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from analysis.chapters import EXECUTION_ORDER
 from analysis.profiles import PROFILE_ENV, get_profile
 from analysis.store import REPO_ROOT, RunStore
-
-# Execution order: the scorecard (the landing page) runs last, once every chapter has recorded its verdicts.
-NOTEBOOKS = (
-    "pruning_curves", "score_epochs", "score_agreement", "seeds", "transfer", "galleries",
-    "regime", "noise", "offsets", "lmc", "ntk", "scorecard",
-)
-UNJUDGED = ("score_agreement", "galleries", "scorecard")  # pages that record no verdict
 
 
 def execute(name: str, profile: str, out_dir: Path, executor: str | None = None) -> Path:
@@ -73,10 +67,10 @@ def reproduce(profile: str, only: list[str] | None = None, force: bool = False, 
               out_dir: Path | None = None, book: bool = True) -> None:
     """Execute the notebooks (all, or `only`) at `profile`, then build the book."""
     get_profile(profile)  # fail fast on an unknown profile
-    names = list(only or NOTEBOOKS)
-    unknown = sorted(set(names) - set(NOTEBOOKS))
+    names = list(only or EXECUTION_ORDER)
+    unknown = sorted(set(names) - set(EXECUTION_ORDER))
     if unknown:
-        raise ValueError(f"Unknown notebook(s) {unknown}: choose from {', '.join(NOTEBOOKS)}.")
+        raise ValueError(f"Unknown notebook(s) {unknown}: choose from {', '.join(EXECUTION_ORDER)}.")
     if force:
         shutil.rmtree(RunStore(profile).root, ignore_errors=True)
     os.environ[PROFILE_ENV] = profile

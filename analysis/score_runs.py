@@ -8,12 +8,11 @@ come from the same runs. Each (run, score, step) result is cached in the run sto
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from dataclasses import replace
 
 import torch
 from torch import Tensor
 
-from analysis.profiles import Profile
+from analysis.profiles import PROTOCOL, Profile, Variant
 from analysis.scores import el2n, forgetting_from_counts, grand, input_norm, loss
 from analysis.store import Result, RunStore, array_digest, config_key
 from analysis.sweep import RunTask, run_all
@@ -22,20 +21,11 @@ from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_tra
 SCORES = ("el2n", "grand", "loss", "forgetting", "input_norm")
 
 
-def score_run_config(
-    profile: Profile, seed: int, model: str | None = None, width: int | None = None, label_noise: float = 0.0,
-    epochs: float | None = None, lr: float | None = None, weight_decay: float | None = None,
-) -> TrainConfig:
-    """The full-data run of `seed` whose checkpoints the scores are read from."""
-    budget = profile.epochs if epochs is None else epochs
-    config = profile.train_config(
-        seed, model, width, label_noise, epochs=budget,
-        save_epochs=(*(e for e in profile.checkpoint_epochs() if e <= budget), budget, budget / 10),
-    )
-    return replace(
-        config, lr=config.lr if lr is None else lr,
-        weight_decay=config.weight_decay if weight_decay is None else weight_decay,
-    )
+def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -> TrainConfig:
+    """The full-data run of `seed` (`variant` of the protocol) whose checkpoints the scores are read from."""
+    budget = profile.epochs if variant.epochs is None else variant.epochs
+    return profile.train_config(
+        seed, variant, save_epochs=(*(e for e in profile.checkpoint_epochs() if e <= budget), budget, budget / 10))
 
 
 def score_runs(profile: Profile, configs: list[TrainConfig], executor: Executor | None = None) -> list[dict]:
@@ -78,18 +68,16 @@ def score_of_run(
 
 
 def compute_scores(
-    profile: Profile, score: str, epoch: float, seeds: int | list[int] | None = None, *,
-    model: str | None = None, width: int | None = None, label_noise: float = 0.0, epochs: float | None = None,
-    squared: bool = False, positions: Tensor | None = None, executor: Executor | None = None, **hparams,
+    profile: Profile, score: str, epoch: float, seeds: int | list[int] | None = None, *, variant: Variant = PROTOCOL,
+    squared: bool = False, positions: Tensor | None = None, executor: Executor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-example mean of `score` at `epoch` (0: initialisation) over seeds, and the (seeds, N) matrix.
 
-    `epochs` sets another training budget for the score runs (the regime study); `hparams` may
-    set `lr` / `weight_decay` of the score runs (the transfer study); `positions` scores only
+    The score runs follow the profile's protocol as `variant` departs from it; `positions` scores only
     those training examples.
     """
     seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
-    configs = [score_run_config(profile, s, model, width, label_noise, epochs, **hparams) for s in seeds]
+    configs = [score_run_config(profile, s, variant) for s in seeds]
     step = profile.step(epoch)
     if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "

@@ -16,7 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-_SUPPORTED = (nn.Conv2d, nn.Linear, nn.BatchNorm2d)
+from analysis.per_example import layer_inputs_and_grads as layer_inputs_and_grads  # re-exported
+from analysis.per_example import per_example_grad_sq_norms, trainable_layers
 
 
 @contextmanager
@@ -71,8 +72,9 @@ def input_norm(images: Tensor) -> Tensor:
 def grand(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 128) -> Tensor:
     """GraNd: the exact L2 norm of each example's cross-entropy gradient w.r.t. all trainable parameters.
 
-    Computed layer by layer from each layer's input and output gradient ("ghost norms"), without
-    a per-example backward pass: one forward and one input-gradient backward per batch.
+    Computed layer by layer from each layer's input and output gradient, without a per-example
+    backward pass: one forward and one input-gradient backward per batch, each layer's norm by the
+    cheaper of materialising its per-example gradients or a "ghost norm" (`analysis.per_example`).
     """
     layers = trainable_layers(model)
     device = _device(model)
@@ -85,83 +87,6 @@ def grand(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 12
 
 def _ce_sum(logits: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(logits.float(), labels, reduction="sum")
-
-
-def trainable_layers(model: nn.Module) -> list[nn.Module]:
-    """The layers holding trainable parameters; raise if any of them has no per-example rule."""
-    layers = []
-    for name, module in model.named_modules():
-        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
-        if not own:
-            continue
-        if not isinstance(module, _SUPPORTED) or (isinstance(module, nn.Conv2d) and module.groups != 1):
-            raise NotImplementedError(f"per-example gradient norms do not support layer {name!r} ({module})")
-        layers.append(module)
-    return layers
-
-
-def layer_inputs_and_grads(
-    model: nn.Module, layers: list[nn.Module], x: Tensor, y: Tensor, loss_fn
-) -> list[tuple[nn.Module, Tensor, Tensor]]:
-    """(layer, input, output gradient) of every layer in `layers` for `loss_fn(model(x), y)`.
-
-    `loss_fn` must be a sum over examples, so that each example's rows of the output gradient are
-    that example's own. Only input gradients are computed: no parameter `.grad` is touched.
-    """
-    captured: list[tuple[nn.Module, Tensor, Tensor]] = []
-
-    def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        captured.append((module, inputs[0].detach(), output))
-
-    handles = [layer.register_forward_hook(hook) for layer in layers]
-    try:
-        with torch.enable_grad():
-            loss = loss_fn(model(x), y)
-            grads = torch.autograd.grad(loss, [o for _, _, o in captured])
-    finally:
-        for h in handles:
-            h.remove()
-    if len(captured) != len(layers):
-        raise NotImplementedError("a layer with parameters ran more or less than once per forward pass")
-    return [(module, a.float(), g.float()) for (module, a, _), g in zip(captured, grads)]
-
-
-def per_example_grad_sq_norms(model: nn.Module, layers: list[nn.Module], x: Tensor, y: Tensor, loss_fn) -> Tensor:
-    """Squared norms (B,) of the per-example gradients of `loss_fn(model(x), y)` (a sum over examples)."""
-    total = torch.zeros(len(x), device=x.device)
-    with torch.no_grad():
-        for module, a, g in layer_inputs_and_grads(model, layers, x, y, loss_fn):
-            total += _layer_sq_norms(module, a, g)
-    return total
-
-
-def _layer_sq_norms(module: nn.Module, a: Tensor, g: Tensor) -> Tensor:
-    """Per-example squared gradient norm of one layer's parameters from its input `a` and output grad `g`."""
-    b = a.shape[0]
-    sq = torch.zeros(b, device=a.device)
-    if isinstance(module, nn.Linear):
-        if module.weight.requires_grad:  # grad_i = g_i a_i^T, whose norm factorises
-            sq += g.pow(2).sum(1) * a.pow(2).sum(1)
-        if module.bias is not None and module.bias.requires_grad:
-            sq += g.pow(2).sum(1)
-    elif isinstance(module, nn.BatchNorm2d):  # eval mode: an affine map of the running-normalised input
-        x_hat = (a - module.running_mean[:, None, None]) * torch.rsqrt(module.running_var[:, None, None] + module.eps)
-        if module.weight is not None and module.weight.requires_grad:
-            sq += (g * x_hat).sum((2, 3)).pow(2).sum(1)
-        if module.bias is not None and module.bias.requires_grad:
-            sq += g.sum((2, 3)).pow(2).sum(1)
-    else:  # Conv2d: grad_i = G_i U_i^T with U_i the unfolded input (in*k*k, L) and G_i (out, L)
-        gm = g.flatten(2)  # (B, out, L)
-        if module.weight.requires_grad:
-            u = F.unfold(a, module.kernel_size, module.dilation, module.padding, module.stride)  # (B, in*k*k, L)
-            out_ch, fan_in, length = gm.shape[1], u.shape[1], u.shape[2]
-            if out_ch * fan_in <= length * (out_ch + fan_in):  # materialise the per-example gradient
-                sq += torch.bmm(gm, u.transpose(1, 2)).pow(2).sum((1, 2))
-            else:  # ghost norm: <U^T U, G^T G> over positions, never forming the gradient
-                sq += (torch.bmm(u.transpose(1, 2), u) * torch.bmm(gm.transpose(1, 2), gm)).sum((1, 2))
-        if module.bias is not None and module.bias.requires_grad:
-            sq += gm.sum(2).pow(2).sum(1)
-    return sq
 
 
 class ForgettingTracker:

@@ -60,6 +60,9 @@ def provenance(device: str, wall_time_s: float) -> dict:
         "torch": torch.__version__,
         "device": device,
         "host_cpu": platform.processor() or platform.machine(),
+        # what besides the config decides the exact numbers: the thread count changes reduction orders
+        "threads": torch.get_num_threads(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "wall_time_s": round(wall_time_s, 3),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -82,9 +85,9 @@ class RunStore:
     def path(self, kind: str, config: dict) -> Path:
         return self.root / kind / config_key(kind, config)
 
-    def scratch(self, kind: str, config: dict) -> Path:
-        """A folder for bulky artefacts of one run (checkpoints); never committed."""
-        return self.root / "scratch" / kind / config_key(kind, config)
+    def scratch(self, kind: str, config: dict | str) -> Path:
+        """A folder for bulky artefacts of one run (checkpoints), by its config or its key; never committed."""
+        return self.root / "scratch" / kind / (config if isinstance(config, str) else config_key(kind, config))
 
     def load(self, kind: str, config: dict) -> Result | None:
         folder = self.path(kind, config)

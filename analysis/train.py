@@ -15,6 +15,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -63,6 +64,11 @@ def _load_spec(spec: DataSpec, device: str, root: str | None) -> tuple[ImageData
     return data.to(device), is_noisy
 
 
+# Fields added after the first stored results, with the value every earlier run had: a field at that value is left
+# out of the run's key, so the keys (and folders) of earlier results stay valid.
+_KEYLESS_AT = {"init": "torch", "label_smoothing": 0.0, "schedule": "step", "lr_warmup": 0.0}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run. Defaults are the paper's CIFAR-10 protocol."""
@@ -73,27 +79,48 @@ class TrainConfig:
     seed: int = 0  # initialisation, data order and augmentation
     steps: int = 78_000  # fixed by the full-data run: 200 epochs x 390 steps
     batch_size: int = 128
-    lr: float = 0.1
+    lr: float = 0.1  # the step schedule's initial rate; the peak of the linear one
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4  # on all parameters, BatchNorm included
-    lr_milestones: tuple[float, ...] = (0.3, 0.6, 0.8)  # epochs 60, 120, 160 of 200
+    lr_milestones: tuple[float, ...] = (0.3, 0.6, 0.8)  # epochs 60, 120, 160 of 200 (step schedule)
     lr_gamma: float = 0.2
     augment: bool = True
     subset: str = "full"  # digest of the training index subset (`array_digest`), or "full"
     save_steps: tuple[int, ...] = ()  # checkpoints to keep (score epochs, spawn points)
     eval_every: int = 1_000  # steps between test evaluations
     init_from: str = ""  # "<train key>@<step>": start from a parent run's checkpoint (LMC children)
+    init: str = "lecun"  # the authors' Flax initialisation; "torch": PyTorch's defaults (see analysis.models)
+    label_smoothing: float = 0.0  # of the training loss only; scores always use the plain labels
+    schedule: str = "step"  # "step": x lr_gamma at each milestone; "linear": warm up, then decay linearly to 0
+    lr_warmup: float = 0.0  # share of the steps over which the rate rises linearly from 0 to `lr`
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("step", "linear"):
+            raise ValueError(f"Unknown learning-rate schedule {self.schedule!r}: choose 'step' or 'linear'.")
 
     def lr_at(self, step: int) -> float:
+        warm = self.lr_warmup * self.steps
+        if step < warm:
+            return self.lr * step / warm
+        if self.schedule == "linear":
+            return self.lr * (self.steps - step) / max(self.steps - warm, 1)
         passed = sum(step >= int(m * self.steps) for m in self.lr_milestones)
         return self.lr * self.lr_gamma**passed
 
+    def parent(self) -> tuple[str, int] | None:
+        """(train key, step) of the checkpoint this run starts from, or None for a run from scratch."""
+        if not self.init_from:
+            return None
+        key, step = self.init_from.rsplit("@", 1)
+        return key, int(step)
+
     def start_step(self) -> int:
-        return int(self.init_from.rsplit("@", 1)[1]) if self.init_from else 0
+        return self.parent()[1] if self.init_from else 0
 
     def key_dict(self) -> dict:
-        return asdict(self)
+        """The config as stored and hashed (`config_key`); see `_KEYLESS_AT`."""
+        return {k: v for k, v in asdict(self).items() if k not in _KEYLESS_AT or v != _KEYLESS_AT[k]}
 
 
 def resolve_device(device: str | None = None) -> torch.device:
@@ -116,35 +143,64 @@ def autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
-# channels_last on every device. On this project's 2-core CPU it trains ResNet-18 width 4-16 and VGG-11 width 16
-# 1.0-1.4x faster than the default layout with 2 threads and 1.2-1.4x with 1 (measured, batch 128).
-MEMORY_FORMAT = torch.channels_last
+NARROWEST_CHANNELS_LAST = 8
+
+
+def memory_format(model: nn.Module) -> torch.memory_format:
+    """The network's layout: channels_last, unless a convolution has fewer than 8 output channels.
+
+    channels_last trains ResNet-18 width 8-16 and VGG-11 width 16 1.0-1.4x faster on this project's 2-core CPU
+    (measured, batch 128). Below 8 channels (ResNet-18 width 4) oneDNN's channels_last backward in torch 2.14.1
+    corrupts memory on CPU: "double free or corruption", hung processes and run-to-run different accuracies from
+    one seed (measured); the default layout is exact there.
+    """
+    convs = [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
+    narrow = min(convs, default=NARROWEST_CHANNELS_LAST) < NARROWEST_CHANNELS_LAST
+    return torch.contiguous_format if narrow else torch.channels_last
 
 
 def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:
-    return model.to(device).to(memory_format=MEMORY_FORMAT)
+    return model.to(device).to(memory_format=memory_format(model))
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, images: Tensor, labels: Tensor, data: ImageDataset, batch: int = 1000) -> float:
-    """Top-1 accuracy of `model` in eval mode on uint8 `images`; restores the model's mode."""
-    was_training = model.training
+def count_correct(
+    model: nn.Module, images: Tensor, labels: Tensor, batch: int = 1000,
+    prepare: Callable[[Tensor], Tensor] | None = None,
+) -> int:
+    """How many `images` `model`, in eval mode, classifies as `labels` (top-1): the one evaluation loop.
+
+    `images` are float (N, C, H, W), normalised as the network expects, or whatever `prepare` turns
+    batch by batch into that (the trainer passes uint8 images and `data.normalize`). Batches of
+    `batch` on the model's device, under `autocast`. The model is left in eval mode. A count, not a
+    rate, so that accuracy (correct / N) and error ((N - correct) / N) are each one exact division.
+    """
     model.eval()
     device = next(model.parameters()).device
     correct = torch.zeros((), device=device, dtype=torch.long)
     for i in range(0, len(labels), batch):
-        x = data.normalize(images[i : i + batch].to(device))
+        x = images[i : i + batch].to(device)
+        if prepare is not None:
+            x = prepare(x)
         with autocast(device):
-            correct += (model(x).argmax(1) == labels[i : i + batch].to(device)).sum()
+            logits = model(x)
+        correct += (logits.argmax(1) == labels[i : i + batch].to(device)).sum()
+    return int(correct.item())
+
+
+def accuracy(model: nn.Module, images: Tensor, labels: Tensor, data: ImageDataset, batch: int = 1000) -> float:
+    """Top-1 accuracy of `model` in eval mode on uint8 `images` (`count_correct`); restores the model's mode."""
+    was_training = model.training
+    correct = count_correct(model, images, labels, batch, data.normalize)
     model.train(was_training)
-    return correct.item() / max(len(labels), 1)
+    return correct / max(len(labels), 1)
 
 
 def new_model(config: TrainConfig, num_classes: int, device: torch.device) -> nn.Module:
     """The run's initial network, seeded by `config.seed` without touching the global RNG."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_model(config.model, num_classes, config.width)
+        model = build_model(config.model, num_classes, config.width, config.init)
     return prepare_model(model, device)
 
 
@@ -179,8 +235,9 @@ def run_training(
     )
 
 
-def checkpoint_path(store: RunStore, config: TrainConfig, step: int):
-    return store.scratch("train", config.key_dict()) / f"step_{step}.pt"
+def checkpoint_path(store: RunStore, config: TrainConfig | str, step: int) -> Path:
+    """Where run `config` (or the run with that train key) keeps its network at `step`."""
+    return store.scratch("train", config if isinstance(config, str) else config.key_dict()) / f"step_{step}.pt"
 
 
 def load_checkpoint(
@@ -224,7 +281,7 @@ def _train(
     optimizer = new_optimizer(model, config)
     step = config.start_step()
     if config.init_from:
-        parent = torch.load(_parent_checkpoint(store, config.init_from), map_location=device)
+        parent = torch.load(_parent_checkpoint(store, *config.parent()), map_location=device)
         model.load_state_dict(parent["model"])
         optimizer.load_state_dict(parent["optimizer"])
     tracker = ForgettingTracker(n_train, device)
@@ -241,6 +298,7 @@ def _train(
     first_step = step
 
     fwd = torch.compile(model) if compile_model else model
+    layout = memory_format(model)
     loss_sum = torch.zeros((), device=device)
     correct_sum = torch.zeros((), device=device, dtype=torch.long)
     seen, perm_epoch, perm = 0, -1, positions
@@ -249,7 +307,7 @@ def _train(
     model.train()
     while step < config.steps:
         if step in config.save_steps:
-            atomic_torch_save(_state(model, optimizer), scratch / f"step_{step}.pt")
+            atomic_torch_save(_state(model, optimizer), checkpoint_path(store, config, step))
         epoch, batch_pos = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             order = torch.randperm(len(positions), generator=torch.Generator().manual_seed(_mix(config.seed, epoch)))
@@ -259,12 +317,12 @@ def _train(
         if config.augment:
             aug_gen.manual_seed(_mix(config.seed, step, 1))
             images = augment(images, aug_gen)
-        x = data.normalize(images).contiguous(memory_format=MEMORY_FORMAT)
+        x = data.normalize(images).contiguous(memory_format=layout)
         for group in optimizer.param_groups:
             group["lr"] = config.lr_at(step)
         with autocast(device):
             logits = fwd(x)
-            loss = F.cross_entropy(logits, labels)
+            loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -299,7 +357,7 @@ def _train(
                     on_eval(step)
     train_seconds = time.perf_counter() - loop_start - eval_seconds
     if config.steps in config.save_steps:
-        atomic_torch_save(_state(model, optimizer), scratch / f"step_{config.steps}.pt")
+        atomic_torch_save(_state(model, optimizer), checkpoint_path(store, config, config.steps))
 
     train_images, train_labels = data.train_images[positions], data.train_labels[positions]
     metrics = {
@@ -310,6 +368,7 @@ def _train(
         # training throughput of this session's steps (evaluations and checkpoints excluded)
         "images_per_s": (config.steps - first_step) * config.batch_size / max(train_seconds, 1e-9),
         "wall_s": time.perf_counter() - start_time,
+        "memory_format": str(layout).removeprefix("torch."),
         **history,
     }
     resume_path.unlink(missing_ok=True)
@@ -323,9 +382,8 @@ def _state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:
     return {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
 
 
-def _parent_checkpoint(store: RunStore, init_from: str):
-    key, step = init_from.rsplit("@", 1)
-    path = store.root / "scratch" / "train" / key / f"step_{step}.pt"
+def _parent_checkpoint(store: RunStore, key: str, step: int):
+    path = checkpoint_path(store, key, step)
     if not path.exists():
         raise FileNotFoundError(f"parent checkpoint {path} is missing: run the parent with save_steps including {step}")
     return path

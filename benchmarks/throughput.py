@@ -18,10 +18,10 @@ import torch.nn.functional as F
 
 from analysis.store import RunStore
 from analysis.train import (
-    MEMORY_FORMAT,
     DataSpec,
     TrainConfig,
     autocast,
+    memory_format,
     new_model,
     new_optimizer,
     resolve_device,
@@ -33,7 +33,7 @@ def bare_loop(config: TrainConfig, device: torch.device, steps: int) -> float:
     """images/s of the plainest training loop: one fixed normalised batch, no augmentation or bookkeeping."""
     model = new_model(config, 10, device)
     optimizer = new_optimizer(model, config)
-    x = torch.randn(config.batch_size, 3, 32, 32, device=device).contiguous(memory_format=MEMORY_FORMAT)
+    x = torch.randn(config.batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format(model))
     y = torch.randint(0, 10, (config.batch_size,), device=device)
 
     def step() -> None:

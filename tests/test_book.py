@@ -13,6 +13,7 @@ from IPython.core.formatters import PlainTextFormatter
 from myst_nb.core.variables import format_plain_text
 
 from analysis import chapter, reproduce
+from analysis.chapters import EXECUTION_ORDER
 
 REPO = Path(__file__).resolve().parents[1]
 WITHOUT_FIGURES = {"scorecard"}  # the landing page is prose and a table
@@ -40,7 +41,7 @@ def test_book_builds_at_smoke(tmp_path, monkeypatch, capfd):
     shutil.copytree(REPO / "book", tmp_path / "book", ignore=shutil.ignore_patterns("chapters"))
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
     chapters = tmp_path / "book" / "chapters"
-    for name in reproduce.NOTEBOOKS:
+    for name in EXECUTION_ORDER:
         reproduce.execute(name, "smoke", chapters)
     capfd.readouterr()
     html = reproduce.build_book(tmp_path)
@@ -49,7 +50,7 @@ def test_book_builds_at_smoke(tmp_path, monkeypatch, capfd):
     glue_warnings = [line for line in (log.out + log.err).splitlines() if "glue" in line.lower()]
     assert not glue_warnings, "\n".join(glue_warnings)
     assert (html / "book" / "about.html").is_file()
-    for name in reproduce.NOTEBOOKS:
+    for name in EXECUTION_ORDER:
         nb = nbformat.read(chapters / f"{name}.ipynb", as_version=4)
         errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]
         assert not errors, f"{name}: {errors[0].ename}: {errors[0].evalue}"

@@ -45,6 +45,6 @@ def test_bad_options_are_clear(tmp_path, capsys):
     with pytest.raises(SystemExit, match="not found"):
         main(["subset", "--scores", str(tmp_path / "missing.csv"), "--prune", "0.5", "--out", "k.npy"])
     with pytest.raises(SystemExit):
-        main(["score", "--profile", "laptop", "--score", "el2n", "--out", "x.csv"])
+        main(["score", "--profile", "desktop", "--score", "el2n", "--out", "x.csv"])
     with pytest.raises(SystemExit, match="not a checkpointed epoch"):
         main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "3", "--out", str(tmp_path / "x.csv")])

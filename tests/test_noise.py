@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from analysis.noise import noise_detection_report, noise_offsets
-from analysis.verdicts import NOT, PARTLY, REPRODUCED, noise_tail
+from analysis.rules import NOT, PARTLY, REPRODUCED, noise_tail
 
 
 def pairwise_auroc(scores: list[float], noisy: list[bool]) -> float:

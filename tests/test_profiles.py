@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from analysis.profiles import CPU, PAPER, PROFILES, SMOKE, get_profile
+from analysis.profiles import LAPTOP, PAPER, PROFILES, SCARCE, SMOKE, get_profile
 from analysis.reference import published
 from analysis.store import RunStore
 from analysis.train import DataSpec, run_training
@@ -30,14 +30,14 @@ def test_paper_profile_other_datasets():
     assert (PAPER.on("cinic10").model, PAPER.on("cinic10").batch_size) == ("resnet18", 256)
     assert PAPER.on("cinic10").num_train == 180_000
     with pytest.raises(ValueError):
-        CPU.on("cifar100")
+        SCARCE.on("cifar100")
 
 
 @pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
 def test_score_epoch_is_ten_percent_and_checkpointed(profile):
     assert profile.score_epoch == pytest.approx(profile.epochs / 10)
     assert profile.score_epoch in profile.checkpoint_epochs()
-    assert set(profile.score_epochs) | set(profile.ntk_epochs) | set(profile.lmc_spawn_epochs) <= set(
+    assert set(profile.score_epochs.epochs) | set(profile.ntk.epochs) | set(profile.lmc.spawn_epochs) <= set(
         profile.checkpoint_epochs())
 
 
@@ -54,4 +54,19 @@ def test_profile_switch(monkeypatch):
     assert get_profile() is SMOKE
     assert get_profile("paper") is PAPER
     monkeypatch.delenv("DATADIET_PROFILE")
-    assert get_profile() is CPU
+    assert get_profile() is LAPTOP
+    with pytest.raises(ValueError, match="choose one of smoke, laptop, scarce, paper"):
+        get_profile("cpu")
+
+
+def test_laptop_profile_keeps_the_criterion_fixed_before_calibration():
+    """All of CIFAR-10, the paper's optimiser family and step rule, and the seed counts the issue fixed."""
+    config = LAPTOP.train_config(seed=0)
+    assert (LAPTOP.dataset, LAPTOP.train_per_class, LAPTOP.test_examples, LAPTOP.num_train) == ("cifar10", 0, 0, 50_000)
+    assert (config.momentum, config.nesterov, config.weight_decay, config.init) == (0.9, True, 5e-4, "lecun")
+    assert LAPTOP.score_seeds >= 4 and LAPTOP.retrain_seeds >= 3 and LAPTOP.secondary_seeds >= 2
+    assert {0.3, 0.5, 0.6} <= set(LAPTOP.pruning_curves.fractions)  # Kirsch's PyTorch fractions, drawn beside ours
+    kirsch = published()["kirsch_pytorch"]["test_accuracy"]["fraction_pruned"]
+    assert set(kirsch) <= set(LAPTOP.pruning_curves.fractions)
+    gaps = {round(b - a, 9) for a, b in zip(LAPTOP.ntk.epochs, LAPTOP.ntk.epochs[1:])}
+    assert len(gaps) == 1  # kernel velocities over equal gaps

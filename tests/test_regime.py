@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.regime import crossover, hard_vs_easy
-from analysis.verdicts import NOT, PARTLY, REPRODUCED, regime
+from analysis.rules import NOT, PARTLY, REPRODUCED, crossover, hard_vs_easy, regime
 
 
 def sweep(hard_minus_easy: dict[float, float], fraction: float = 0.7) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.reproduce import NOTEBOOKS, build_book
+from analysis.chapters import EXECUTION_ORDER
+from analysis.reproduce import build_book
 from analysis.store import REPO_ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,7 +32,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 @pytest.fixture(scope="module")
 def site():
     """The book built from the committed executed notebooks, served on 127.0.0.1."""
-    if not all((REPO_ROOT / "book" / "chapters" / f"{n}.ipynb").exists() for n in NOTEBOOKS):
+    if not all((REPO_ROOT / "book" / "chapters" / f"{n}.ipynb").exists() for n in EXECUTION_ORDER):
         pytest.skip("book/chapters has no executed notebooks yet: run `make reproduce`")
     html = build_book()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
@@ -47,7 +48,7 @@ def _dom(url: str, tmp: Path) -> str:
     return out.stdout
 
 
-@pytest.mark.parametrize("page", NOTEBOOKS)
+@pytest.mark.parametrize("page", EXECUTION_ORDER)
 def test_page_renders_cleanly(site, page, tmp_path):
     base = site
     url = f"{base}/book/chapters/{page}.html"

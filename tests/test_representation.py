@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 import torch
 from torch import nn
 
 from analysis.models import build_model
-from analysis.profiles import CPU
-from analysis.representation import kernel_distance, kernel_velocity, ntk_gram, ntk_groups
+from analysis.representation import kernel_distance, kernel_velocity, ntk_gram
 
 
 @pytest.mark.parametrize("bias", [False, True])
@@ -66,11 +63,3 @@ def test_kernel_velocity():
     assert v > 0
     assert kernel_velocity(k, other, dt=4.0) == pytest.approx(v / 4)
     assert kernel_distance(k, other) == pytest.approx(v)
-
-
-def test_ntk_groups_partition_the_ranking():
-    scores = torch.rand(CPU.num_train, generator=torch.Generator().manual_seed(0))
-    groups = ntk_groups(CPU, scores)
-    assert len(groups) == CPU.ntk_groups and all(len(g) == CPU.ntk_per_group for g in groups)
-    for low, high in itertools.pairwise(groups):
-        assert scores[low].max() < scores[high].min()

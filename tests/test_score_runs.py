@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from analysis import experiments, prune
+from analysis import prune
+from analysis.chapters import score_agreement
 from analysis.profiles import get_profile
 from analysis.score_runs import compute_scores
 
@@ -31,9 +32,9 @@ def test_scores_at_initialisation_train_nothing_and_sample_consistently(no_train
 
 def test_grand_init_vs_input_norm_by_width(no_training):
     profile = get_profile("smoke")
-    assert experiments.init_widths(profile) == (4, 8, 16, 32, 64)
-    assert experiments.init_widths(get_profile("paper")) == (64,)
-    table = experiments.grand_init_vs_input_norm(profile)
+    assert score_agreement.init_widths(profile) == (4, 8, 16, 32, 64)
+    assert score_agreement.init_widths(get_profile("paper")) == (64,)
+    table = score_agreement.grand_init_vs_input_norm(profile)
     n = profile.score_seeds
     assert len(table) == 5 * (n + 1)
     assert table.groupby("width")["seeds"].apply(sorted).tolist() == [[1] * n + [n]] * 5

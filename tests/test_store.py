@@ -42,3 +42,28 @@ def test_keys_are_stable_and_content_sensitive():
     assert config_key("train", {"b": 1, "a": 2}) == config_key("train", {"a": 2, "b": 1})
     assert config_key("train", {"a": 1}) != config_key("scores", {"a": 1})
     assert array_digest(np.arange(5)) != array_digest(np.arange(1, 6))
+
+
+def test_every_committed_result_is_keyed_by_its_stored_config():
+    """A result's folder name is the hash of the config stored in it: nothing committed was re-keyed."""
+    from analysis.store import REPO_ROOT
+
+    configs = sorted((REPO_ROOT / "results").glob("*/*/*/config.json"))
+    assert configs, "no committed results found"
+    stale = [str(c.parent) for c in configs if config_key(c.parent.parent.name, json.loads(c.read_text()))
+             != c.parent.name]
+    assert not stale, stale[:5]
+
+
+def test_todays_code_finds_the_committed_score_runs():
+    """Score runs, with each page's variants, regenerate the configs of the committed scarce results."""
+    from analysis.chapters import transfer
+    from analysis.profiles import SCARCE, Variant
+    from analysis.score_runs import score_run_config
+    from analysis.store import REPO_ROOT, RunStore
+
+    variants = [Variant(), Variant(label_noise=SCARCE.noise.fraction), Variant(epochs=SCARCE.regime.epochs[0]),
+                *transfer.transfer_sources(SCARCE).values()]
+    store = RunStore(SCARCE.name, REPO_ROOT / "results")  # the committed results, not the test's folder
+    missing = [v for v in variants if store.load("train", score_run_config(SCARCE, 0, v).key_dict()) is None]
+    assert not missing

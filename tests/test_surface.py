@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from analysis.profiles import CPU
-from analysis.surface import error_barrier, interpolate, lmc_groups, reset_bn_stats
+from analysis.surface import error_barrier, interpolate, reset_bn_stats
 
 
 def _bn_net(seed: int) -> nn.Module:
@@ -118,13 +117,3 @@ def test_barrier_is_nonnegative_when_the_midpoint_is_best():
     assert out["errors"][0] == pytest.approx(1 / 4) and out["errors"][-1] == pytest.approx(3 / 4)
     assert out["errors"][5] == 0.0
     assert out["barrier"] == pytest.approx(1 / 4)
-
-
-def test_lmc_groups_are_equal_sized_and_ordered_by_score():
-    scores = torch.rand(CPU.num_train, generator=torch.Generator().manual_seed(0))
-    groups = lmc_groups(CPU, scores)
-    size = round(CPU.lmc_group_fraction * CPU.num_train)
-    assert groups["full"] is None
-    assert all(len(groups[g]) == size for g in ("low", "high", "random"))
-    assert scores[groups["low"]].max() <= scores[groups["high"]].min()
-    assert not set(groups["low"].tolist()) & set(groups["high"].tolist())

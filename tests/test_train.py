@@ -7,13 +7,15 @@ import pytest
 import torch
 
 from analysis.profiles import get_profile
-from analysis.store import RunStore
+from analysis.store import RunStore, config_key
 from analysis.train import (
     DataSpec,
     NonFiniteLossError,
     TrainConfig,
     checkpoint_path,
     load_checkpoint,
+    memory_format,
+    new_model,
     run_training,
     subset_config,
 )
@@ -93,7 +95,45 @@ def test_nan_loss_stops_the_run_and_stores_nothing(results_dir):
 
 
 def test_unknown_names_are_clear_errors():
-    with pytest.raises(ValueError, match="Unknown profile 'laptop'"):
-        get_profile("laptop")
+    with pytest.raises(ValueError, match="Unknown profile 'cpu'"):
+        get_profile("cpu")
     with pytest.raises(ValueError, match="Unknown model 'resnet7'"):
         run_training(replace(TINY, model="resnet7"), RunStore("unit"))
+
+
+def test_linear_schedule_warms_up_then_decays_to_zero():
+    config = TrainConfig(steps=100, lr=0.2, schedule="linear", lr_warmup=0.25)
+    assert [config.lr_at(s) for s in (0, 10, 25, 50, 100)] == pytest.approx([0.0, 0.08, 0.2, 0.2 * 50 / 75, 0.0])
+    with pytest.raises(ValueError, match="'step' or 'linear'"):
+        TrainConfig(schedule="cosine")
+
+
+def test_recipe_fields_change_the_key_only_when_set():
+    """Fields added after the first results stay out of the key at the value earlier runs had."""
+    legacy = replace(TINY, init="torch")
+    assert {"init", "label_smoothing", "schedule", "lr_warmup"}.isdisjoint(legacy.key_dict())
+    assert TINY.key_dict()["init"] == "lecun"
+    keys = {config_key("train", c.key_dict()) for c in (legacy, TINY, replace(TINY, label_smoothing=0.1),
+                                                          replace(TINY, schedule="linear"))}
+    assert len(keys) == 4
+
+
+def test_label_smoothing_changes_training(results_dir):
+    config = replace(TINY, steps=3, eval_every=3, save_steps=(3,))
+    store = RunStore("unit", results_dir)
+    plain, smoothed = (load_checkpoint(c, 3, store).state_dict()
+                       for c in (config, replace(config, label_smoothing=0.1)))
+    assert not torch.equal(plain["fc.weight"], smoothed["fc.weight"])
+
+
+@pytest.mark.parametrize("name,width,layout", [
+    ("resnet18", 4, torch.contiguous_format),
+    ("resnet18", 8, torch.channels_last),
+    ("airbench", 24, torch.channels_last),
+])
+def test_layout_avoids_channels_last_below_eight_channels(name, width, layout):
+    """oneDNN's channels_last backward corrupts memory for 4-channel convolutions on CPU (see memory_format)."""
+    model = new_model(TrainConfig(model=name, width=width), 10, torch.device("cpu"))
+    assert memory_format(model) is layout
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=layout)

@@ -1,24 +1,18 @@
-"""Verdicts: each of the paper's claims judged from stored results by a stated rule.
+"""The claim rules: each of the paper's claims judged from a page's tables by a stated rule.
 
-A chapter calls one rule on its results and `record`s the verdict under
-`results/<profile>/verdicts/<claim>.json`; the scorecard collects every recorded verdict, so
-chapters added later join it automatically. Accuracy differences count only beyond
-`tolerance`: two standard errors of the difference, and never less than half a point.
+One function per claim, named by the claim's id in `published_results.yaml` (and in the store and
+the glue keys). Accuracy differences count only by `analysis.statistics.compare`. Rules read
+tables, never the book: a page applies them (`analysis.chapters.<page>.verdicts`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from analysis.reference import claim
-from analysis.reproduce import NOTEBOOKS, UNJUDGED
-from analysis.store import RunStore
+from analysis.statistics import accuracies, compare, word
 
 REPRODUCED, PARTLY, NOT = "reproduced", "partly", "not reproduced"
 
@@ -37,54 +31,7 @@ class Verdict:
         return claim(self.claim_id)
 
 
-def tolerance(a, b) -> float:
-    """Two standard errors of mean(a) - mean(b), at least 0.005 (half a point of accuracy)."""
-    def sem(x) -> float:
-        x = np.asarray(x, dtype=float)
-        return float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0
-    return max(0.005, 2 * float(np.hypot(sem(a), sem(b))))
-
-
-def compare(a, b) -> int:
-    """+1 if mean(a) beats mean(b) beyond tolerance, -1 if it loses, 0 if within it."""
-    diff = float(np.mean(a) - np.mean(b))
-    tol = tolerance(a, b)
-    return int(diff > tol) - int(diff < -tol)
-
-
-def record(profile: str, verdict: Verdict) -> None:
-    """Store one verdict atomically (JSON file, temporary file then rename)."""
-    folder = RunStore(profile).root / "verdicts"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({**asdict(verdict), "claim": verdict.claim}, f, indent=1)
-    os.replace(tmp, folder / f"{verdict.claim_id}.json")
-
-
-def scorecard(profile: str) -> pd.DataFrame:
-    """Every recorded verdict of `profile`, one row per claim."""
-    folder = RunStore(profile).root / "verdicts"
-    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    columns = ["claim_id", "claim", "ours", "paper", "verdict", "reason", "chapter"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def pending(profile: str) -> list[str]:
-    """Chapters that judge a claim but have recorded no verdict at `profile` yet, in book order."""
-    judged = set(scorecard(profile)["chapter"])
-    return [name for name in NOTEBOOKS if name not in UNJUDGED and name not in judged]
-
-
-def accuracies(df: pd.DataFrame, **where) -> np.ndarray:
-    """The `test_acc` of the rows whose columns equal `where`'s values (one per seed)."""
-    mask = np.ones(len(df), dtype=bool)
-    for column, value in where.items():
-        mask &= (df[column] == value).to_numpy()
-    return df.loc[mask, "test_acc"].to_numpy()
-
-
-def pruning_half(curves: pd.DataFrame, full: pd.DataFrame, fraction: float = 0.5) -> Verdict:
+def cifar10_half(curves: pd.DataFrame, full: pd.DataFrame, fraction: float = 0.5) -> Verdict:
     """Claim cifar10_half: keeping the highest-EL2N half matches the full data (and beats random)."""
     el2n = accuracies(curves, method="el2n", fraction=fraction)
     rnd = accuracies(curves, method="random", fraction=fraction)
@@ -95,12 +42,11 @@ def pruning_half(curves: pd.DataFrame, full: pd.DataFrame, fraction: float = 0.5
         "cifar10_half", "pruning_curves",
         f"EL2N {fraction:.0%} pruned: {el2n.mean():.2%}; full data {fd.mean():.2%}; random {rnd.mean():.2%}",
         "no loss at 50% pruned (Kirsch: 95.22% vs random 93.54%)", verdict,
-        f"EL2N vs full data: {['below', 'within noise of', 'above'][vs_full + 1]}; "
-        f"vs random: {['below', 'within noise of', 'above'][vs_random + 1]}.",
+        f"EL2N vs full data: {word(vs_full)}; vs random: {word(vs_random)}.",
     )
 
 
-def grand_init(curves: pd.DataFrame) -> Verdict:
+def grand_init_beats_random(curves: pd.DataFrame) -> Verdict:
     """Claim grand_init_beats_random: GraNd at initialisation beats random pruning (Kirsch: it does not)."""
     wins = [compare(accuracies(curves, method="grand_init", fraction=f),
                     accuracies(curves, method="random", fraction=f)) for f in sorted(curves["fraction"].unique())]
@@ -158,7 +104,7 @@ def transfer(df: pd.DataFrame) -> Verdict:
                    "Each cell compared with random pruning of the same size for that target.")
 
 
-def window(offsets: pd.DataFrame, n_train: int) -> Verdict:
+def window_cifar10(offsets: pd.DataFrame, n_train: int) -> Verdict:
     """Claim window_cifar10: the best window skips only a small top tail (~1% of CIFAR-10)."""
     windows = offsets[offsets["selection"] == "window"].groupby("offset")["test_acc"].mean()
     best = float(windows.idxmax())
@@ -176,7 +122,7 @@ def window(offsets: pd.DataFrame, n_train: int) -> Verdict:
 def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame) -> Verdict:
     """Claim noise_tail: corrupted labels pile up in the top EL2N bin, and skipping that tail beats keeping it.
 
-    `bins` and `pruning` are the tables of `analysis.noise.noise_study`. The tail counts as
+    `bins` and `pruning` are the noise page's tables. The tail counts as
     concentrated when the top EL2N bin's noisy share exceeds twice the noise rate; skipping is
     judged with the best window that skips some top examples against the window that keeps them.
     """
@@ -192,33 +138,52 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame) -> Verdict:
     return Verdict(
         "noise_tail", "noise",
         f"top EL2N bin {top:.0%} noisy (noise rate {rate:.0%}); skipping the top {best:.0f}: {skip.mean():.2%} vs "
-        f"keeping them {keep.mean():.2%}; GraNd at init {['below', 'within noise of', 'above'][vs_random + 1]} random",
+        f"keeping them {keep.mean():.2%}; GraNd at init {word(vs_random)} random",
         "noisy examples concentrate at the highest EL2N; the best window skips them", verdict,
         "Concentrated: top-bin noisy share above twice the noise rate. Skipping: best window with offset > 0 "
         "against offset 0, beyond two standard errors.",
     )
 
 
+def hard_vs_easy(sweep: pd.DataFrame, fraction: float) -> pd.Series:
+    """Per budget (epochs, ascending): +1 where keeping the hardest beats keeping the easiest at `fraction`
+    pruned beyond the tolerance, -1 where it loses, 0 within it. `sweep` is the regime page's table."""
+    budgets = sorted(sweep.loc[sweep["fraction"] == fraction, "budget_epochs"].unique())
+    signs = [compare(accuracies(sweep, budget_epochs=b, fraction=fraction, selection="hard"),
+                     accuracies(sweep, budget_epochs=b, fraction=fraction, selection="easy")) for b in budgets]
+    return pd.Series(signs, index=pd.Index(budgets, dtype=float, name="budget_epochs"), dtype=int)
+
+
+def crossover(sweep: pd.DataFrame, fraction: float) -> float | None:
+    """The smallest budget (epochs) from which keeping the hardest beats keeping the easiest at `fraction`
+    pruned at every longer budget too, or None if it does not win at the longest."""
+    start = None
+    for budget, sign in hard_vs_easy(sweep, fraction)[::-1].items():
+        if sign <= 0:
+            break
+        start = float(budget)
+    return start
+
+
 def regime(sweep: pd.DataFrame, fraction: float | None = None) -> Verdict:
     """Claim regime (Sorscher et al. 2022, not the paper's): easy wins at the shortest budget, hard at the longest.
 
-    `sweep` is `analysis.regime.regime_sweep`'s table; compared at `fraction` pruned (default: the largest).
+    `sweep` is the regime page's table; compared at `fraction` pruned (default: the largest).
     """
     f = float(sweep.loc[sweep["selection"] != "full", "fraction"].max()) if fraction is None else fraction
-    budgets = sorted(sweep["budget_epochs"].unique())
+    signs = hard_vs_easy(sweep, f)
+    short, long = signs.index[0], signs.index[-1]
 
-    def hard_vs_easy(budget: float) -> tuple[int, float]:
-        hard = accuracies(sweep, budget_epochs=budget, fraction=f, selection="hard")
-        easy = accuracies(sweep, budget_epochs=budget, fraction=f, selection="easy")
-        return compare(hard, easy), float(hard.mean() - easy.mean())
+    def gap(budget: float) -> float:
+        return float(accuracies(sweep, budget_epochs=budget, fraction=f, selection="hard").mean()
+                     - accuracies(sweep, budget_epochs=budget, fraction=f, selection="easy").mean())
 
-    (short, d_short), (long, d_long) = hard_vs_easy(budgets[0]), hard_vs_easy(budgets[-1])
-    easy_short, hard_long = short < 0, long > 0
+    easy_short, hard_long = signs[short] < 0, signs[long] > 0
     verdict = REPRODUCED if easy_short and hard_long else PARTLY if easy_short or hard_long else NOT
     return Verdict(
         "regime", "regime",
-        f"{f:.0%} pruned, hard minus easy: {d_short:+.2%} at {budgets[0]:g} epochs, {d_long:+.2%} at "
-        f"{budgets[-1]:g} epochs", "not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is "
+        f"{f:.0%} pruned, hard minus easy: {gap(short):+.2%} at {short:g} epochs, {gap(long):+.2%} at "
+        f"{long:g} epochs", "not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is "
         "scarce, the hardest when it is abundant (curves only)", verdict,
         "Easy must beat hard at the shortest budget and hard beat easy at the longest, beyond two standard errors.",
     )
@@ -227,7 +192,7 @@ def regime(sweep: pd.DataFrame, fraction: float | None = None) -> Verdict:
 def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> Verdict:
     """Claim lmc: children trained on high-EL2N examples keep larger error barriers than low-EL2N ones.
 
-    `study` is `analysis.surface.lmc_study`'s table. At every spawn point after the first, the
+    `study` is the LMC page's table. At every spawn point after the first, the
     high group's barrier is compared with the low group's (a difference counts beyond half a point
     of error, `tolerance` of one pair each): reproduced if above at some and below at none, partly
     if above at some and below at others.
@@ -250,7 +215,7 @@ def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> V
 def ntk(study: pd.DataFrame, after: float, margin: float = 1.1) -> Verdict:
     """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
 
-    `study` is `analysis.representation.ntk_study`'s table. At each epoch >= `after` with a
+    `study` is the NTK page's table. At each epoch >= `after` with a
     velocity, the top group counts as faster when its velocity exceeds `margin` times the bottom
     group's: reproduced if faster at every such epoch, partly if at some, not if at none.
     """

@@ -1,0 +1,127 @@
+"""Linear mode connectivity of EL2N groups (the paper's Sec. 6): error barriers between two children
+spawned from one parent run and trained on the lowest-EL2N, highest-EL2N, a random or all the data."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from analysis import prune, rules
+from analysis.profiles import Profile
+from analysis.rules import Verdict
+from analysis.score_runs import compute_scores, score_run_config, score_runs
+from analysis.statistics import compare
+from analysis.store import Result, RunStore, config_key
+from analysis.surface import error_barrier
+from analysis.sweep import RunTask, run_all
+from analysis.train import TrainConfig, child_config, load_checkpoint, resolve_device
+
+CLAIMS = ("lmc",)
+SEEDS = (1, 2)  # the two children of each spawn point (the parent is seed 0)
+TEST_IMAGES = 2000  # at most this many test images per barrier
+BN_IMAGES = 1000  # training images of the group on which BatchNorm statistics are recomputed
+
+
+def groups(profile: Profile, scores: Tensor) -> dict[str, Tensor | None]:
+    """Sorted training indices of the low- and high-EL2N groups and a random group, each of
+    round(lmc_group_fraction * N) examples, and "full" (None: all the data)."""
+    n = profile.num_train
+    size = round(profile.lmc.group_fraction * n)
+    pruned = 1 - size / n
+    return {"low": prune.keep_easiest(scores, pruned), "high": prune.keep_hardest(scores, pruned),
+            "random": prune.random_subset(n, size, seed=size), "full": None}
+
+
+def _barriers(profile: Profile, children: list[TrainConfig], subset: Tensor | None, store: RunStore) -> list[dict]:
+    """Barriers (eval_set, bn_reset, barrier) between two children's final networks, cached in the store."""
+    device = resolve_device()
+    data, _ = children[0].data.load(device)
+    m = min(TEST_IMAGES, len(data.test_labels))
+
+    def compute() -> Result:
+        idx = (torch.arange(len(data.train_labels)) if subset is None else subset).to(device)
+        own = data.normalize(data.train_images[idx]), data.train_labels[idx]
+        test = data.normalize(data.test_images[:m]), data.test_labels[:m]
+        bn = own[0][prune.random_subset(len(idx), min(BN_IMAGES, len(idx)), seed=0).to(device)]
+        a, b = (load_checkpoint(c, c.steps, store, subset, str(device)) for c in children)
+        rows = [{"eval_set": name, "bn_reset": reset,
+                 "barrier": error_barrier(a, b, x, y, profile.lmc.points, bn if reset else None)["barrier"]}
+                for name, (x, y) in (("test", test), ("own train", own)) for reset in (False, True)]
+        return Result({"rows": rows})
+
+    key = {"children": [config_key("train", c.key_dict()) for c in children], "n_points": profile.lmc.points,
+           "test_images": m, "bn_images": BN_IMAGES}
+    return store.get_or_compute("lmc", key, compute, device=str(device)).metrics["rows"]
+
+
+def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+    """Error barriers between two children spawned from the seed-0 score run and trained on each EL2N group.
+
+    For each spawn epoch of `lmc_spawn_epochs` and group of `groups` (EL2N seed mean at the
+    score epoch), children of seeds `SEEDS` continue the parent from that epoch to the end of
+    its budget on the group; all children train in one sweep. Barriers use `lmc_points`
+    interpolations, on the first `TEST_IMAGES` test images and on the group's own training
+    images, with BatchNorm statistics as trained and recomputed on `BN_IMAGES` of the group's images.
+    Rows: spawn_epoch, group, eval_set ("test" | "own train"), bn_reset, barrier (error, 0-1).
+    """
+    parent = score_run_config(profile, 0)
+    score_runs(profile, [parent], executor)
+    subsets = groups(profile, compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0])
+    cells = {(e, g): [child_config(parent, profile.step(e), seed, subset) for seed in SEEDS]
+             for e in profile.lmc.spawn_epochs for g, subset in subsets.items()}
+    run_all([RunTask(profile.name, c, None if subsets[g] is None else subsets[g].numpy())
+             for (_, g), children in cells.items() for c in children], executor, desc="lmc children")
+    store = RunStore(profile.name)
+    return pd.DataFrame([{"spawn_epoch": e, "group": g, **row} for (e, g), children in cells.items()
+                         for row in _barriers(profile, children, subsets[g], store)])
+
+
+def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """Tables: `study` (spawn_epoch, group, eval_set, bn_reset, barrier)."""
+    return {"study": study(profile, executor)}
+
+
+def barrier_table(study: pd.DataFrame) -> pd.DataFrame:
+    """Barriers with rows (eval_set, bn_reset, group) and one column per spawn epoch."""
+    return study.pivot_table(index=["eval_set", "bn_reset", "group"], columns="spawn_epoch", values="barrier")
+
+
+def context(table: pd.DataFrame, first_spawn: float) -> str:
+    """What the barriers after the first spawn point say, BatchNorm recomputed (`table`: `barrier_table`).
+
+    The last clause says the paper's pattern holds when, on the groups' own training images, the
+    high-EL2N barrier beats the low-EL2N one by `statistics.compare` (one pair each: more than half
+    a point) at every spawn point after `first_spawn`.
+    """
+    later = table.loc[:, table.columns > first_spawn]
+    test, own = later.loc[("test", True)], later.loc[("own train", True)]
+    spawns = ", ".join(f"{e:g}" for e in later.columns)
+    high_above = all(compare([h], [lo]) > 0 for h, lo in zip(own.loc["high"], own.loc["low"]))
+    return (
+        f"On test error, every group's barrier at spawn epochs {spawns} is at most {test.max().max():.1%}, and the "
+        f"high and low groups differ by at most {(test.loc['high'] - test.loc['low']).abs().max():.1%}. On each "
+        "group's own training images (BatchNorm "
+        "recomputed) the high-EL2N children's barriers are " + ", ".join(f"{v:.1%}" for v in own.loc["high"])
+        + " against " + ", ".join(f"{v:.1%}" for v in own.loc["low"]) + " for the low-EL2N children at those epochs"
+        + (": there, the paper's pattern holds at every spawn point." if high_above else "."))
+
+
+def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
+    study = tables["study"]
+    table = barrier_table(study)
+    return {
+        "runs": str(len(SEEDS) * len(study.groupby(["spawn_epoch", "group"]))),
+        "group": f"{profile.lmc.group_fraction:.0%}",
+        "points": str(profile.lmc.points),
+        "test": f"{TEST_IMAGES:,} test images",
+        "bn": f"{BN_IMAGES:,} training images",
+        "table": table.style.format("{:.1%}"),
+        "context": context(table, min(profile.lmc.spawn_epochs)),
+    }
+
+
+def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
+    return [rules.lmc(tables["study"])]

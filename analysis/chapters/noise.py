@@ -1,0 +1,137 @@
+"""Label noise (the paper's Sec. 5): do scores find the corrupted labels, and does skipping them help?
+
+A share `noise_fraction` of the training labels is permuted (`analysis.data.corrupt_labels`); the
+score runs and every retraining run see the noisy labels, the test set stays clean.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+import numpy as np
+import pandas as pd
+from torch import Tensor
+
+from analysis import prune, rules
+from analysis.noise import noise_detection_report, noise_offsets
+from analysis.profiles import Profile, Variant
+from analysis.retraining import RandomSubset, full_data, retrain
+from analysis.rules import Verdict
+from analysis.score_runs import compute_scores
+from analysis.statistics import compare
+
+CLAIMS = ("noise_tail",)
+
+
+def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """The label-noise study at `profile.noise.fraction`, as four tables.
+
+    - `distributions`: score, epoch, noisy, value: per-example EL2N and GraNd (seed means) at
+      initialisation, the score epoch and the end of training;
+    - `bins`: score, bin (0 = lowest scores), count, noisy_fraction, noise_rate at the score epoch;
+    - `detection`: detector, epoch, auroc, precision_at_k for EL2N, GraNd and the loss at each
+      score epoch and the end, and forgetting (end of training);
+    - `pruning`: selection, offset, seed, test_acc, train_acc, kept: keeping `study_fraction` pruned
+      by highest EL2N, windows skipping the top `offset`, highest GraNd at init, and random
+      (`secondary_seeds` retraining seeds each).
+    """
+    noise = profile.noise.fraction
+    _, is_noisy = profile.data(noise).load("cpu")
+    n, n_noisy = len(is_noisy), int(is_noisy.sum())
+
+    def mean(score: str, epoch: float) -> Tensor:
+        return compute_scores(profile, score, epoch, variant=Variant(label_noise=noise), executor=executor)[0]
+
+    noisy = is_noisy.numpy()
+    distributions = pd.concat([
+        pd.DataFrame({"score": s, "epoch": e, "noisy": noisy, "value": mean(s, e).numpy()})
+        for s in ("el2n", "grand") for e in (0.0, profile.score_epoch, profile.epochs)
+    ], ignore_index=True)
+
+    bins = []
+    for s in ("el2n", "grand"):
+        r = noise_detection_report(mean(s, profile.score_epoch), is_noisy)
+        bins += [{"score": s, "bin": b, "count": int(c), "noisy_fraction": float(f), "noise_rate": r["noise_rate"]}
+                 for b, (c, f) in enumerate(zip(r["bin_counts"], r["bin_noisy_fraction"]))]
+
+    epochs = sorted({*profile.score_epochs.epochs, profile.score_epoch, profile.epochs})
+    detectors = [(s, e, mean(s, e)) for s in ("el2n", "grand", "loss") for e in epochs]
+    detectors.append(("forgetting", profile.epochs, mean("forgetting", profile.epochs)))
+    detection = []
+    for name, epoch, scores in detectors:
+        r = noise_detection_report(scores, is_noisy)
+        detection.append({"detector": name, "epoch": epoch, "auroc": r["auroc"], "precision_at_k": r["precision_at_k"]})
+
+    size = prune.kept_size(n, profile.study_fraction)
+    el2n = mean("el2n", profile.score_epoch)
+    selections = [({"selection": "el2n", "offset": o}, prune.keep_window(el2n, o, size))
+                  for o in noise_offsets(n_noisy, n, size)]
+    selections.append(({"selection": "grand_init", "offset": 0}, prune.keep_hardest(mean("grand", 0.0),
+                                                                                    profile.study_fraction)))
+    selections.append(({"selection": "random", "offset": np.nan}, RandomSubset(size)))
+    pruning = retrain(profile, selections, profile.secondary_seeds, executor, desc="noisy pruning",
+                      variant=Variant(label_noise=noise))
+    return {"distributions": distributions, "bins": pd.DataFrame(bins), "detection": pd.DataFrame(detection),
+            "pruning": pruning}
+
+
+def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """Tables: `distributions`, `bins`, `detection`, `pruning` (see `noise_study`) and `full` (full-data runs on
+    the noisy labels)."""
+    tables = noise_study(profile, executor)
+    return {**tables, "full": full_data(profile, executor, Variant(label_noise=profile.noise.fraction))}
+
+
+def noise_rate(bins: pd.DataFrame) -> float:
+    """The share of training labels the corruption actually changed (from the EL2N bins)."""
+    return bins.loc[bins["score"] == "el2n", "noise_rate"].iloc[0]
+
+
+def context(pruning: pd.DataFrame, rate: float, n_train: int) -> str:
+    """What the EL2N windows under noise show beyond the verdict.
+
+    Two sentences, each when it holds: accuracy rises with every offset step (more than two offsets),
+    and every window stays below random pruning (`statistics.compare`). Otherwise: the best window's offset.
+    """
+    windows = pruning[pruning["selection"] == "el2n"]
+    by_offset = windows.groupby("offset")["test_acc"].mean()
+    random_acc = pruning.loc[pruning["selection"] == "random", "test_acc"]
+    sentences = []
+    if len(by_offset) > 2 and by_offset.is_monotonic_increasing:
+        sentences.append(
+            f"Accuracy rises with every step of the offset up to the largest tested ({by_offset.index[-1]:,.0f} "
+            f"skipped, {by_offset.index[-1] / (rate * n_train):.1f} times the number of noisy examples): past the "
+            "noisy tail, skipping the hardest clean examples helps too, as it does without noise on the "
+            "sliding-windows page.")
+    if all(compare(windows.loc[windows["offset"] == o, "test_acc"], random_acc) < 0 for o in by_offset.index):
+        sentences.append(f"Every EL2N window stays below random pruning ({random_acc.mean():.2%}) beyond two "
+                         "standard errors, so the noisy tail is only part of why keeping the highest EL2N hurts at "
+                         "this scale.")
+    return " ".join(sentences) or f"The best window skips the top {by_offset.idxmax():,.0f} examples."
+
+
+def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
+    bins, detection, pruning, full = tables["bins"], tables["detection"], tables["pruning"], tables["full"]
+    el2n_bins = bins[bins["score"] == "el2n"]
+    rate = noise_rate(bins)
+    at_score = detection[detection["epoch"] == profile.score_epoch].set_index("detector")
+    detect = detection.pivot_table(index="detector", columns="epoch", values=["auroc", "precision_at_k"])
+    prune_table = (pruning.assign(offset=pruning["offset"].map("{:,.0f}".format).replace("nan", "–"))
+                   .groupby(["selection", "offset"], sort=False)["test_acc"].mean().to_frame("test accuracy"))
+    return {
+        "runs": str(len(pruning)),
+        "noise": f"{profile.noise.fraction:.0%}",
+        "rate": f"{rate:.1%}",
+        "top": f"{el2n_bins['noisy_fraction'].iloc[-1]:.0%}",
+        "auroc": f"{at_score.loc['el2n', 'auroc']:.2f}",
+        "score_epoch": f"{profile.score_epoch:g}",
+        "study_fraction": f"{profile.study_fraction:.0%}",
+        "detection": detect.style.format("{:.2f}", na_rep=""),
+        "context": context(pruning, rate, profile.num_train),
+        "pruning": prune_table.style.format("{:.2%}"),
+        "full": f"{full['test_acc'].mean():.2%}",
+    }
+
+
+def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
+    return [rules.noise_tail(tables["bins"], tables["pruning"])]

@@ -1,0 +1,106 @@
+"""Pruning curves (the paper's Figure 1): test accuracy after pruning by each score, and the class balance kept."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+import pandas as pd
+from torch import Tensor
+
+from analysis import prune, rules
+from analysis.data import CLASS_NAMES
+from analysis.profiles import Profile
+from analysis.retraining import (
+    METHODS,
+    PRIMARY_METHODS,
+    RETRAIN_SEED_BASE,
+    RandomSubset,
+    Selection,
+    full_data,
+    method_scores,
+    retrain,
+    select,
+)
+from analysis.rules import Verdict
+
+CLAIMS = ("cifar10_half", "grand_init_beats_random")
+HALF = 0.5  # the paper's headline: half of CIFAR-10 pruned without loss
+
+
+def selections(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+               executor: Executor | None = None) -> list[Selection]:
+    """Figure 1's subsets: ({method, fraction}, what is kept) for every method and fraction pruned."""
+    chosen = []
+    for method in methods:
+        scores = None if method == "random" else method_scores(profile, method, executor=executor)
+        chosen += [({"method": method, "fraction": f}, select(profile, method, f, scores))
+                   for f in profile.pruning_curves.fractions]
+    return chosen
+
+
+def curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+           executor: Executor | None = None) -> pd.DataFrame:
+    """Test accuracy against the fraction pruned for every method (rows: method, fraction, seed, test_acc, ...).
+
+    EL2N, GraNd and random (`PRIMARY_METHODS`) retrain with `retrain_seeds` seeds, the controls with
+    `secondary_seeds`; the primary runs come first.
+    """
+    primary = tuple(m for m in methods if m in PRIMARY_METHODS)
+    controls = tuple(m for m in methods if m not in PRIMARY_METHODS)
+    frames = [retrain(profile, selections(profile, primary, executor), executor=executor, desc="pruning curves")]
+    if controls:
+        frames.append(retrain(profile, selections(profile, controls, executor), profile.secondary_seeds, executor,
+                              desc="pruning curves (controls)"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def class_coverage(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> pd.DataFrame:
+    """The share of each class kept, one row per method and fraction (columns: class names where known).
+
+    Scores prune class-agnostically, as in the paper; a class whose examples all look easy loses most of them.
+    Random pruning shows the first retraining seed's subset.
+    """
+    labels = profile.data().load()[0].train_labels
+    n = profile.num_train
+
+    def indices(kept: Tensor | RandomSubset) -> Tensor:
+        return kept.draw(n, RETRAIN_SEED_BASE) if isinstance(kept, RandomSubset) else kept
+
+    names = CLASS_NAMES.get(profile.dataset) or range(int(labels.max()) + 1)
+    rows = [{**labels_, **dict(zip(names, prune.class_coverage(labels, indices(kept)).tolist()))}
+            for labels_, kept in selections(profile, methods)]
+    return pd.DataFrame(rows).set_index(["method", "fraction"])
+
+
+def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
+    `coverage` (share of each class kept at the study fraction, one row per method)."""
+    return {"curves": curves(profile, executor=executor), "full": full_data(profile, executor=executor),
+            "coverage": class_coverage(profile).xs(profile.study_fraction, level="fraction")}
+
+
+def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
+    curves, full, coverage = tables["curves"], tables["full"], tables["coverage"]
+    table = curves.pivot_table(index="method", columns="fraction", values="test_acc", aggfunc="mean")
+    table = table.rename(columns=lambda f: f"{f:.0%} pruned")
+    rarest = coverage.loc["el2n"].idxmin()
+    return {
+        "table": table.style.format("{:.2%}"),
+        "full": f"{full['test_acc'].mean():.2%}",
+        "full_train": f"{full['train_acc'].mean():.1%}",
+        "full_test": f"{full['test_acc'].mean():.1%}",
+        "study": f"{profile.study_fraction:.0%}",
+        "rare_class": str(rarest),
+        "rare_el2n": f"{coverage.loc['el2n', rarest]:.0%}",
+        "rare_random": f"{coverage.loc['random', rarest]:.0%}",
+        "n_train": f"{profile.num_train:,} training images",
+        "regime": ("a data-scarce regime, where Sorscher et al. (2022) predict that keeping the hardest examples "
+                   "helps less than keeping the easiest" if profile.train_per_class else
+                   "the paper's full training set"),
+        "budgets": str(len(profile.regime.epochs)),
+    }
+
+
+def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
+    return [rules.cifar10_half(tables["curves"], tables["full"], fraction=HALF),
+            rules.grand_init_beats_random(tables["curves"])]

@@ -1,0 +1,62 @@
+"""The landing page: every verdict recorded at a profile, one row per claim, in book order."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Executor
+
+import pandas as pd
+
+from analysis import chapters, rules
+from analysis.profiles import Profile
+from analysis.reference import published
+from analysis.rules import Verdict
+from analysis.store import RunStore
+
+CLAIMS: tuple[str, ...] = ()
+COLUMNS = ["claim_id", "claim", "ours", "paper", "verdict", "reason", "chapter"]
+COLORS = {rules.REPRODUCED: "#1a7f37", rules.PARTLY: "#9a6700", rules.NOT: "#cf222e"}
+
+
+def recorded(profile: str) -> pd.DataFrame:
+    """Every verdict recorded at `profile` (by `analysis.chapter.record`), one row per claim, in book order."""
+    folder = RunStore(profile).root / "verdicts"
+    card = pd.DataFrame([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))], columns=COLUMNS)
+    order = {name: i for i, name in enumerate(chapters.EXECUTION_ORDER)}
+    return card.sort_values("chapter", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+
+
+def pending(profile: str) -> list[str]:
+    """Pages that judge claims but have recorded none of them at `profile` yet, in book order."""
+    judged = set(recorded(profile)["chapter"])
+    return [name for name in chapters.PAGES if chapters.module(name).CLAIMS and name not in judged]
+
+
+def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """Tables: `card`, the recorded verdicts."""
+    return {"card": recorded(profile.name)}
+
+
+def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
+    card = tables["card"].assign(page=lambda c: [f'<a href="{name}.html">{name}</a>' for name in c["chapter"]])
+    table = (card[["claim", "ours", "paper", "verdict", "page"]].style.hide(axis="index")
+             .map(lambda v: f"color: {COLORS.get(v, 'inherit')}; font-weight: bold", subset=["verdict"]))
+    kirsch = published()["kirsch_jax"]
+    half = kirsch["test_accuracy"]["fraction_pruned"].index(0.5)
+    todo = pending(profile.name)
+    return {
+        **{f"kirsch_{key}": f"{kirsch['test_accuracy'][method][half]:.2f}%"
+           for key, method in (("el2n", "el2n_20"), ("random", "random"), ("grand_init", "grand_init"))},
+        "kirsch_rho": f"{kirsch['spearman']['grand_init_vs_input_norm']:.2f}",
+        "table": table,
+        "claims": str(len(card)),
+        "pending": (f"Not yet run at this profile: {', '.join(todo)}. Those pages still show an earlier profile "
+                    "(each page names its own), and their claims are missing from the table.") if todo
+        else f"Every chapter has run at the {profile.name} profile.",
+        **{key: str(int((card["verdict"] == verdict).sum()))
+           for key, verdict in (("reproduced", rules.REPRODUCED), ("partly", rules.PARTLY), ("not", rules.NOT))},
+    }
+
+
+def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
+    return []

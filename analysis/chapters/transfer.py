@@ -1,0 +1,93 @@
+"""Do scores transfer? (the paper's appendix): EL2N from one network prunes the training set of another."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+
+import numpy as np
+import pandas as pd
+
+from analysis import prune, rules
+from analysis.profiles import Profile, Variant
+from analysis.retraining import retrain, select
+from analysis.rules import Verdict
+from analysis.score_runs import compute_scores
+from analysis.statistics import accuracies, compare
+
+CLAIMS = ("transfer",)
+RANDOM = "random"  # the source name of random pruning
+
+
+def transfer_sources(profile: Profile) -> dict[str, Variant]:
+    """Score sources: each model of the page's `models`, and the profile's model with lr/2 and wd/5."""
+    sources = {f"{m}-w{w}": Variant(model=m, width=w) for m, w in profile.transfer.models}
+    sources[f"{profile.model}-w{profile.width} lr/2 wd/5"] = Variant(lr=0.05, weight_decay=1e-4)
+    return sources
+
+
+def transfer(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+    """Transfer: EL2N from each source prunes `study_fraction` of the data to train each target model."""
+    f = profile.study_fraction
+    selections = []
+    for name, source in transfer_sources(profile).items():
+        scores = compute_scores(profile, "el2n", profile.score_epoch, variant=source, executor=executor)[0]
+        selections.append(({"source": name}, prune.keep_hardest(scores, f)))
+    selections.append(({"source": RANDOM}, select(profile, "random", f)))
+    frames = []
+    for model, width in profile.transfer.models:
+        df = retrain(profile, selections, executor=executor, desc=f"transfer to {model}",
+                     variant=Variant(model=model, width=width))
+        frames.append(df.assign(target=f"{model}-w{width}"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def matrices(runs: pd.DataFrame, sources: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean test accuracy (rows: `sources` then random, columns: targets), and its difference from random
+    pruning for the same target (random's row dropped)."""
+    acc = runs.pivot_table(index="source", columns="target", values="test_acc", aggfunc="mean").loc[[*sources, RANDOM]]
+    return acc, (acc - acc.loc[RANDOM]).drop(index=RANDOM)
+
+
+def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+    """Tables: `runs` (source, seed, test_acc, train_acc, kept, target), `accuracy` (mean test accuracy,
+    source x target, random pruning last) and `gain` (accuracy minus random pruning's for the same target)."""
+    runs = transfer(profile, executor=executor)
+    acc, gain = matrices(runs, list(transfer_sources(profile)))
+    return {"runs": runs, "accuracy": acc, "gain": gain}
+
+
+def counts(runs: pd.DataFrame, gain: pd.DataFrame) -> dict[str, int]:
+    """Cells of `gain` (source x target) compared by `statistics.compare`: `cells`, `losses` (cells that lose to
+    random pruning), `foreign` (cells whose target also scores as a source, other than itself) and `as_own`
+    (foreign cells that prune as well as the target's own scores or better)."""
+    def cell(source: str, target: str) -> np.ndarray:
+        return accuracies(runs, source=source, target=target)
+
+    pairs = [(s, t) for s in gain.index for t in gain.columns]
+    foreign = [(s, t) for s, t in pairs if s != t]  # the target's own scores are the source named like the target
+    return {
+        "cells": len(pairs),
+        "losses": sum(compare(cell(s, t), cell(RANDOM, t)) < 0 for s, t in pairs),
+        "foreign": sum(t in gain.index for _, t in foreign),
+        "as_own": sum(compare(cell(s, t), cell(t, t)) >= 0 for s, t in foreign if t in gain.index),
+    }
+
+
+def context(runs: pd.DataFrame, gain: pd.DataFrame) -> str:
+    n = counts(runs, gain)
+    return (
+        f"{n['losses']} of {n['cells']} cells lose to random pruning beyond two standard errors (differences from "
+        f"{gain.min().min():+.1%} to {gain.max().max():+.1%}). Against the target's own scores instead of random, "
+        f"scores from another source prune as well or better in {n['as_own']} of {n['foreign']} cells.")
+
+
+def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
+    return {
+        "table": tables["accuracy"].rename_axis(columns=None).style.format("{:.2%}"),
+        "fraction": f"{profile.study_fraction:.0%}",
+        "context": context(tables["runs"], tables["gain"]),
+    }
+
+
+def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
+    return [rules.transfer(tables["runs"])]

@@ -1,0 +1,77 @@
+"""The ntk page: its EL2N groups, and every number and sentence its prose shows, on hand-made velocity tables."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+
+from analysis.chapters import ntk
+from analysis.profiles import SCARCE, SMOKE, Ntk
+from analysis.rules import NOT, PARTLY, REPRODUCED
+
+PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4)), score_epoch=2)
+
+
+def _study(velocities: dict[int, list[float]]) -> pd.DataFrame:
+    """Rows for epochs 0, 1, 2, 4: `velocities[group]` at epochs 1, 2, 4 (NaN at epoch 0)."""
+    return pd.DataFrame([{"epoch": e, "group": g, "velocity": v, "distance_from_start": 0.1 * i}
+                         for g, vs in velocities.items()
+                         for i, (e, v) in enumerate(zip(PROFILE.ntk.epochs, [math.nan, *vs]))])
+
+
+def _context(velocities: dict[int, list[float]]) -> str:
+    return ntk.facts({"study": _study(velocities)}, PROFILE)["context"]
+
+
+def test_groups_partition_the_ranking():
+    scores = torch.rand(SCARCE.num_train, generator=torch.Generator().manual_seed(0))
+    groups = ntk.groups(SCARCE, scores)
+    assert len(groups) == SCARCE.ntk.groups and all(len(g) == SCARCE.ntk.per_group for g in groups)
+    for low, high in itertools.pairwise(groups):
+        assert scores[low].max() < scores[high].min()
+
+
+def test_context_gives_the_range_of_top_over_bottom_velocity_ratios_from_the_score_epoch_on():
+    # epoch 1 (before the score epoch) has ratio 100 and is left out; epochs 2 and 4 give 3 and 1.5
+    text = _context({0: [0.01, 0.02, 0.01], 1: [0.5, 0.5, 0.5], 2: [1.0, 0.06, 0.015]})
+    assert text.startswith("From epoch 2 on, the highest-EL2N group's kernel moves 1.50 to 3.00 times as fast as the "
+                           "lowest group's")
+    # the fastest kernel: 0.5 (group 1) at epoch 2, 0.5 at epoch 4
+    assert ": the fastest kernel moves 0.5 per epoch at epoch 2 and 0.5 at epoch 4." in text
+    assert text.endswith("Each velocity comes from one training run and 8 examples per group; the page does not "
+                         "measure how much these ratios vary between runs or samples.")
+
+
+def test_context_says_every_group_slows_down_only_when_every_group_does():
+    slowing = _context({0: [0.1, 0.02, 0.01], 1: [0.1, 0.05, 0.04], 2: [0.1, 0.06, 0.015]})
+    assert "lowest group's, while every group slows down as the learning rate decays: the fastest" in slowing
+    one_speeds_up = _context({0: [0.1, 0.02, 0.01], 1: [0.1, 0.05, 0.05], 2: [0.1, 0.06, 0.015]})
+    assert "lowest group's: the fastest kernel moves 0.06 per epoch at epoch 2 and 0.05 at epoch 4" in one_speeds_up
+    assert "slows down" not in one_speeds_up
+
+
+def test_facts_show_the_setting_and_the_table():
+    facts = ntk.facts({"study": _study({0: [1, 2, 3], 1: [4, 5, 6], 2: [7, 8, 9.5]})}, PROFILE)
+    assert facts["epochs"] == "0, 1, 2, 4" and facts["after"] == "2"
+    assert facts["per_group"] == "8" and facts["groups"] == "3"
+    table = facts["table"].data
+    # the first epoch has no velocity: pivot_table leaves out its all-NaN column
+    assert list(table.index) == [0, 1, 2] and list(table.columns) == [1, 2, 4]
+    assert table.loc[2, 4] == 9.5 and table.loc[0, 1] == 1
+    assert "9.5" in facts["table"].to_html()
+
+
+@pytest.mark.parametrize(("top", "verdict"), [
+    ([0.1, 0.12, 0.12], REPRODUCED),  # above 1.1 times the bottom group at epochs 2 and 4 (epoch 1 is before)
+    ([0.1, 0.12, 0.105], PARTLY),  # at epoch 2 only: 1.05 times is not faster
+    ([9.0, 0.10, 0.05], NOT),
+])
+def test_verdict_compares_top_and_bottom_groups_from_the_score_epoch(top, verdict):
+    (judged,) = ntk.verdicts({"study": _study({0: [0.1, 0.1, 0.1], 1: [1.0, 1.0, 1.0], 2: top})}, PROFILE)
+    assert judged.claim_id == "ntk" and ntk.CLAIMS == ("ntk",)
+    assert judged.verdict == verdict

@@ -1,0 +1,75 @@
+"""The sliding-windows page's facts and sentence choice on hand-made tables (no training)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.chapters import offsets
+from analysis.profiles import get_profile
+
+PROFILE = replace(get_profile("smoke"), offsets=replace(get_profile("smoke").offsets, window_fraction=0.4))
+N = PROFILE.num_train  # 1,000
+
+
+def sweep(windows: dict[int, list[float]], random: tuple[float, ...] = (0.5,)) -> pd.DataFrame:
+    """`offset_sweep`-shaped rows: per offset its seeds' accuracies, then the random subset's."""
+    rows = [{"offset": o, "selection": "window", "seed": s, "test_acc": a}
+            for o, accs in windows.items() for s, a in enumerate(accs)]
+    rows += [{"offset": np.nan, "selection": "random", "seed": s, "test_acc": a} for s, a in enumerate(random)]
+    return pd.DataFrame(rows).assign(train_acc=1.0, kept=400)
+
+
+RISES = ("Accuracy rises with every step of the offset, from 60.00% for the hardest window to 63.00% for the last "
+         "one tested ({} skipped): here the hardest examples hurt wherever the window starts, so the best window is "
+         "the easiest one tested, not one that skips a small tail. That is what a data-scarce regime predicts "
+         "(Sorscher et al., 2022); the regime page tests it by varying the training budget.")
+
+
+def test_context_rising_over_more_than_two_offsets():
+    assert offsets.context(sweep({0: [0.6], 10: [0.61], 20: [0.62], 200: [0.63]}), N) == RISES.format("200")
+    assert offsets.context(sweep({0: [0.6], 1000: [0.61], 6000: [0.63]}), 10_000) == RISES.format("6,000")
+
+
+def test_context_best_window_when_not_rising_at_every_step():
+    dips = sweep({0: [0.6], 10: [0.65], 20: [0.62], 200: [0.63]})
+    assert offsets.context(dips, N) == "The best window skips the top 10 examples (1.0%)."
+    flat = sweep({0: [0.6], 10: [0.6], 20: [0.6]})  # ties count as rising (monotonic, not strictly)
+    assert offsets.context(flat, N).startswith("Accuracy rises")
+
+
+def test_context_best_window_with_only_two_offsets():
+    assert offsets.context(sweep({0: [0.6], 200: [0.63]}), N) == "The best window skips the top 200 examples (20.0%)."
+
+
+def test_context_averages_the_seeds():
+    # seed means: 0.60, 0.62, 0.61 -> best at 10 though its first seed is the lowest
+    assert offsets.context(sweep({0: [0.6, 0.6], 10: [0.59, 0.65], 20: [0.61, 0.61]}), N) == (
+        "The best window skips the top 10 examples (1.0%).")
+
+
+def test_facts_numbers_and_table():
+    tables = {"offsets": sweep({0: [0.6, 0.62], 200: [0.63, 0.65]}, random=(0.5, 0.52)),
+              "full": pd.DataFrame({"seed": [0], "test_acc": [0.7]})}
+    facts = offsets.facts(tables, PROFILE)
+    assert (facts["runs"], facts["window"], facts["window_share"]) == ("6", "400", "40%")
+    assert (facts["random"], facts["full"]) == ("51.00%", "70.00%")
+    table = facts["table"].data
+    assert list(table.index) == ["0 (0%)", "200 (20%)"]
+    assert table["test accuracy"].round(4).tolist() == [0.61, 0.64] and table["runs"].tolist() == [2, 2]
+    assert facts["context"] == "The best window skips the top 200 examples (20.0%)."
+
+
+def test_window_size_thousands():
+    laptop = get_profile("laptop")
+    profile = replace(laptop, offsets=replace(laptop.offsets, window_fraction=0.4))
+    tables = {"offsets": sweep({0: [0.6]}), "full": pd.DataFrame({"test_acc": [0.7]})}
+    assert offsets.facts(tables, profile)["window"] == "20,000"
+
+
+def test_verdict_is_the_window_rule():
+    (verdict,) = offsets.verdicts({"offsets": sweep({0: [0.6], 10: [0.7], 200: [0.63]}), "full": None}, PROFILE)
+    assert verdict.claim_id == "window_cifar10" and verdict.verdict == "reproduced"  # 1% skipped, beats random
+    assert offsets.CLAIMS == ("window_cifar10",)

@@ -1,0 +1,49 @@
+"""The score-epochs page: its table, and the sentence naming the subsets that beat random pruning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.chapters import score_epochs
+from analysis.profiles import get_profile
+
+SPREAD = (-0.002, 0.0, 0.002)  # three retraining seeds around each mean
+
+
+def sweep(means: dict[tuple[str, float], float], random: float) -> pd.DataFrame:
+    """A hand-made score-epoch sweep: three seeds around each (score, epoch) mean, and random pruning."""
+    rows = [{"score": s, "epoch": e, "seed": i, "test_acc": m + d}
+            for (s, e), m in means.items() for i, d in enumerate(SPREAD)]
+    rows += [{"score": "random", "epoch": np.nan, "seed": i, "test_acc": random + d} for i, d in enumerate(SPREAD)]
+    return pd.DataFrame(rows)
+
+
+MEANS = {("el2n", 0.0): 0.60, ("el2n", 0.5): 0.70, ("grand", 0.0): 0.59, ("grand", 0.5): 0.66}
+
+
+def test_subsets_beyond_the_tolerance_beat_random():
+    # random 0.65: el2n@0.5 is 5 points above, grand@0.5 1 point above (beyond the half-point floor), the rest below
+    assert score_epochs.beating_random(sweep(MEANS, 0.65)) == ["el2n at epoch 0.5", "grand at epoch 0.5"]
+    assert score_epochs.context(sweep(MEANS, 0.65)) == (
+        "Subsets that beat random pruning beyond two standard errors: el2n at epoch 0.5, grand at epoch 0.5.")
+
+
+def test_a_difference_within_the_tolerance_does_not_beat_random():
+    assert score_epochs.beating_random(sweep(MEANS, 0.698)) == []  # el2n@0.5 only 0.2 points above
+    assert score_epochs.context(sweep(MEANS, 0.698)).startswith("No score from any epoch beats random pruning")
+
+
+def test_facts_show_the_mean_per_score_and_epoch():
+    profile = get_profile("smoke")
+    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65)}, profile)
+    table = facts["table"].data
+    assert list(table.columns) == ["epoch 0", "epoch 0.5"] and list(table.index) == ["el2n", "grand"]
+    assert abs(table.loc["el2n", "epoch 0.5"] - 0.70) < 1e-12
+    assert facts["random"] == "65.00%" and facts["fraction"] == f"{profile.study_fraction:.0%}"
+
+
+def test_the_page_judges_its_claim():
+    verdicts = score_epochs.verdicts({"sweep": sweep(MEANS, 0.65)}, get_profile("smoke"))
+    assert [v.claim_id for v in verdicts] == list(score_epochs.CLAIMS) == ["early"]
+    assert verdicts[0].verdict == "reproduced"  # el2n@0.5 beats both el2n@0 and random

@@ -1,0 +1,48 @@
+"""The network registry: shapes, lookup, bad names, and the two initialisations."""
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from analysis.models import MODELS, build_model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_registered_model_maps_images_to_logits(name):
+    model = build_model(name, 7, width=8).eval()
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 7)
+
+
+def test_fast_network_has_the_airbench94_shape():
+    model = build_model("airbench", 10, width=16)
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs[:2]] == [
+        (3, 24, (2, 2), (0, 0)), (24, 16, (3, 3), (1, 1))]
+    assert [c.out_channels for c in convs[1:]] == [16, 16, 64, 64, 64, 64]
+    assert model.fc.bias is None and model.fc.in_features == 64
+    x = torch.randn(3, 3, 32, 32)
+    assert torch.allclose(model(x), model.fc(model.features(x)) / 9)
+
+
+def test_unknown_names_say_what_to_choose():
+    with pytest.raises(ValueError, match="choose one of"):
+        build_model("resnet19", 10)
+    with pytest.raises(ValueError, match="lecun"):
+        build_model("resnet18", 10, init="xavier")
+
+
+def test_lecun_init_is_flax_default_and_torch_init_is_pytorch_default():
+    torch.manual_seed(0)
+    lecun = build_model("resnet18", 10, width=16, init="lecun")
+    torch.manual_seed(0)
+    default = build_model("resnet18", 10, width=16, init="torch")
+    conv = lecun.stages[-1].conv1.weight  # 128 x 128 x 3 x 3 weights
+    fan_in = conv[0].numel()
+    assert conv.std().item() == pytest.approx(1 / math.sqrt(fan_in), rel=0.02)  # variance 1/fan_in
+    assert conv.abs().max().item() <= 2 / math.sqrt(fan_in) / 0.8796 * 1.0001  # truncated at two of its sigmas
+    assert torch.count_nonzero(lecun.fc.bias) == 0
+    # PyTorch's default: uniform(+-1/sqrt(fan_in)), variance 1/(3 fan_in), and a non-zero bias
+    assert default.stages[-1].conv1.weight.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.02)
+    assert torch.count_nonzero(default.fc.bias) > 0
