@@ -8,21 +8,19 @@ there (myst-nb `glue`), never typed by hand. Glue keys are the fact names of the
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pandas as pd
 import torch
 
 from analysis import chapters
+from analysis.chapters import scorecard
 from analysis.plots import use_style
 from analysis.profiles import Profile, get_profile, protocol_table
 from analysis.rules import Verdict
-from analysis.store import RunStore, compute_seconds
+from analysis.store import compute_seconds
 from analysis.sweep import make_executor
 
 VERDICT_FIELDS = ("verdict", "ours", "paper", "reason", "claim")
@@ -77,7 +75,7 @@ def page(name: str, profile: str | None = None, executor: str | None = None) -> 
     for key, value in facts.items():
         glue(key, value)
     for verdict in verdicts:
-        record(prof.name, verdict)
+        scorecard.record(prof.name, verdict)
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
@@ -88,12 +86,3 @@ def page(name: str, profile: str | None = None, executor: str | None = None) -> 
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))
     return Page(name, prof, tables, facts, verdicts)
 
-
-def record(profile: str, verdict: Verdict) -> None:
-    """Store one verdict atomically under `results/<profile>/verdicts/<claim id>.json` for the scorecard."""
-    folder = RunStore(profile).root / "verdicts"
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({**asdict(verdict), "claim": verdict.claim}, f, indent=1)
-    os.replace(tmp, folder / f"{verdict.claim_id}.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis import chapter, rules, statistics
+from analysis import rules, statistics
 from analysis.chapters import scorecard
 
 
@@ -36,7 +36,7 @@ def test_scorecard_collects_recorded_verdicts_and_lists_pending_chapters():
     assert "pruning_curves" in scorecard.pending("smoke")
     assert not {"galleries", "scorecard"} & set(scorecard.pending("smoke"))  # pages that judge nothing
     full = pd.DataFrame({"test_acc": [0.80, 0.80]})
-    chapter.record("smoke", rules.cifar10_half(_curves([0.80, 0.80], [0.70, 0.70]), full))
+    scorecard.record("smoke", rules.cifar10_half(_curves([0.80, 0.80], [0.70, 0.70]), full))
     card = scorecard.recorded("smoke")
     assert card[["claim_id", "chapter", "verdict"]].values.tolist() == [
         ["cifar10_half", "pruning_curves", rules.REPRODUCED]]

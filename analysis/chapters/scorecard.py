@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from concurrent.futures import Executor
+from dataclasses import asdict
+from pathlib import Path
 
 import pandas as pd
 
@@ -18,9 +22,24 @@ COLUMNS = ["claim_id", "claim", "ours", "paper", "verdict", "reason", "chapter"]
 COLORS = {rules.REPRODUCED: "#1a7f37", rules.PARTLY: "#9a6700", rules.NOT: "#cf222e"}
 
 
+def _folder(profile: str) -> Path:
+    return RunStore(profile).root / "verdicts"
+
+
+def record(profile: str, verdict: Verdict) -> None:
+    """Store one verdict atomically under `results/<profile>/verdicts/<claim id>.json` (pages call it via
+    `analysis.chapter.page`)."""
+    folder = _folder(profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump({**asdict(verdict), "claim": verdict.claim}, f, indent=1)
+    os.replace(tmp, folder / f"{verdict.claim_id}.json")
+
+
 def recorded(profile: str) -> pd.DataFrame:
-    """Every verdict recorded at `profile` (by `analysis.chapter.record`), one row per claim, in book order."""
-    folder = RunStore(profile).root / "verdicts"
+    """Every verdict recorded at `profile` (by `record`), one row per claim, in book order."""
+    folder = _folder(profile)
     card = pd.DataFrame([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))], columns=COLUMNS)
     order = {name: i for i, name in enumerate(chapters.EXECUTION_ORDER)}
     return card.sort_values("chapter", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
