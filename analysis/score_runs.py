@@ -28,9 +28,12 @@ def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -
         seed, variant, save_epochs=(*(e for e in profile.checkpoint_epochs() if e <= budget), budget, budget / 10))
 
 
-def score_runs(profile: Profile, configs: list[TrainConfig], executor: Executor | None = None) -> list[dict]:
-    """Train (or load) score runs, in parallel where the executor allows."""
-    return run_all([RunTask(profile.name, c) for c in configs], executor, desc="score runs")
+def score_runs(
+    profile: Profile, configs: list[TrainConfig], executor: Executor | None = None, checkpoints: bool = False,
+) -> list[dict]:
+    """Train (or load) score runs, in parallel where the executor allows; `checkpoints`: with them on disk."""
+    tasks = [RunTask(profile.name, c, checkpoints=checkpoints) for c in configs]
+    return run_all(tasks, executor, desc="score runs")
 
 
 def score_of_run(
@@ -61,10 +64,15 @@ def score_of_run(
         fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand}[score]
         return Result({"score": score, "step": step}, {"scores": fn(model, data.normalize(images), labels).numpy()})
 
+    key = _score_key(config, score, step, squared, positions)
+    return torch.as_tensor(store.get_or_compute("scores", key, compute, device=str(device)).arrays["scores"])
+
+
+def _score_key(config: TrainConfig, score: str, step: int, squared: bool, positions: Tensor | None) -> dict:
     key = {"train": config_key("train", config.key_dict()), "score": score, "step": step, "squared": squared}
     if positions is not None:
         key["positions"] = array_digest(positions)
-    return torch.as_tensor(store.get_or_compute("scores", key, compute, device=str(device)).arrays["scores"])
+    return key
 
 
 def compute_scores(
@@ -82,8 +90,12 @@ def compute_scores(
     if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
-    if score == "forgetting" or (score != "input_norm" and step > 0):  # the initialisation needs no training
+    if score == "forgetting":
         score_runs(profile, configs, executor)
+    elif score != "input_norm" and step > 0:  # the initialisation needs no training
+        store = RunStore(profile.name)
+        unscored = [c for c in configs if store.load("scores", _score_key(c, score, step, squared, positions)) is None]
+        score_runs(profile, unscored, executor, checkpoints=True)
     per_seed = torch.stack([score_of_run(profile, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed
 

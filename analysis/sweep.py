@@ -57,6 +57,7 @@ class RunTask:
     config: TrainConfig
     subset: np.ndarray | None = None
     labels: dict = field(default_factory=dict, hash=False, compare=False)
+    checkpoints: bool = False  # the run's checkpoints must be on disk (see `run_training`)
 
     def name(self) -> str:
         """The run in messages: its labels and its folder in the run store."""
@@ -71,7 +72,7 @@ class SweepError(RuntimeError):
 def run_task(task: RunTask) -> dict:
     """Run (or load) one task and return its metrics; top-level so every backend can pickle it."""
     subset = None if task.subset is None else torch.as_tensor(task.subset)
-    return run_training(task.config, RunStore(task.profile), subset).metrics
+    return run_training(task.config, RunStore(task.profile), subset, checkpoints=task.checkpoints).metrics
 
 
 class InProcessExecutor(Executor):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -219,8 +220,12 @@ def run_training(
     force: bool = False,
     on_eval: Callable[[int], None] | None = None,
     compile_model: bool = False,
+    checkpoints: bool = False,
 ) -> Result:
     """Train `config` (on `subset` of the training set, if given), or load its stored result.
+
+    `checkpoints`: the run's checkpoints must be on disk, so a stored run without them is retrained
+    (`_regenerate`).
 
     `on_eval(step)` is called after each evaluation, once the resume state is saved (tests use
     it to interrupt a run).
@@ -229,10 +234,38 @@ def run_training(
     if config.subset != expected:
         raise ValueError(f"config.subset is {config.subset!r} but the subset passed has digest {expected!r}")
     dev = resolve_device(device)
+    stored = store.load("train", config.key_dict()) if checkpoints and not force else None
+    saved = [s for s in config.save_steps if s or config.init_from]  # step 0 from scratch is rebuilt from the seed
+    if stored and any(not checkpoint_path(store, config, s).exists() for s in saved):
+        return _regenerate(config, store, subset, dev, stored)
     return store.get_or_compute(
         "train", config.key_dict(),
         lambda: _train(config, store, subset, dev, on_eval, compile_model), device=str(dev), force=force,
     )
+
+
+def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, device: torch.device,
+                stored: Result) -> Result:
+    """Retrain a stored run whose checkpoints are gone, with the thread count it was made with.
+
+    The same key, threads and layout give bitwise the same run; a changed number means today's code
+    computes something else, so it replaces the stored result, with a warning.
+    """
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(stored.metrics.get("provenance", {}).get("threads", threads))
+    try:
+        result = store.get_or_compute("train", config.key_dict(),
+                                      lambda: _train(config, store, subset, device, None, False),
+                                      device=str(device), force=True)
+    finally:
+        torch.set_num_threads(threads)
+    before, after = stored.metrics.get("final_test_acc"), result.metrics.get("final_test_acc")
+    if before != after:
+        warnings.warn(f"run {config_key('train', config.key_dict())} retrained to {after} test accuracy where its "
+                      f"stored result had {before}: today's code computes it differently; the new result "
+                      f"replaces the old", stacklevel=2)
+    return result
 
 
 def checkpoint_path(store: RunStore, config: TrainConfig | str, step: int) -> Path:
@@ -256,7 +289,7 @@ def load_checkpoint(
         return model
     path = checkpoint_path(store, config, step)
     if not path.exists():  # e.g. a fresh clone holds results but never checkpoints: recompute them
-        run_training(config, store, subset, device=str(dev), force=True)
+        run_training(config, store, subset, device=str(dev), checkpoints=True)
     model.load_state_dict(torch.load(path, map_location=dev)["model"])
     return model
 

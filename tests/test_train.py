@@ -52,6 +52,27 @@ def test_rerun_is_a_cache_hit(results_dir, monkeypatch):
     assert run_training(config, store).metrics == first.metrics
 
 
+def test_lost_checkpoints_are_retrained_with_the_stored_thread_count(results_dir):
+    config = replace(TINY, steps=30, eval_every=30, save_steps=(0, 15, 30))
+    store = RunStore("unit", results_dir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        stored = run_training(config, store)
+    finally:
+        torch.set_num_threads(threads)
+    scratch = store.scratch("train", config.key_dict())
+    for step in (15, 30):
+        (scratch / f"step_{step}.pt").unlink()
+    assert run_training(config, store).metrics == stored.metrics, "without `checkpoints`, the stored result serves"
+    assert not (scratch / "step_15.pt").exists()
+    again = run_training(config, store, checkpoints=True)
+    assert (scratch / "step_15.pt").exists() and (scratch / "step_30.pt").exists()
+    assert again.metrics["provenance"]["threads"] == 1 and torch.get_num_threads() == threads
+    for key in ("test_acc", "train_acc_running", "loss_running", "final_train_acc"):
+        assert again.metrics[key] == stored.metrics[key]
+
+
 class Killed(Exception):
     pass
 

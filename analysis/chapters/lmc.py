@@ -68,13 +68,14 @@ def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
     Rows: spawn_epoch, group, eval_set ("test" | "own train"), bn_reset, barrier (error, 0-1).
     """
     parent = score_run_config(profile, 0)
-    score_runs(profile, [parent], executor)
     subsets = groups(profile, compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0])
     cells = {(e, g): [child_config(parent, profile.step(e), seed, subset) for seed in SEEDS]
              for e in profile.lmc.spawn_epochs for g, subset in subsets.items()}
+    store = RunStore(profile.name)
+    unrun = any(store.load("train", c.key_dict()) is None for children in cells.values() for c in children)
+    score_runs(profile, [parent], executor, checkpoints=unrun)  # children start from the parent's checkpoints
     run_all([RunTask(profile.name, c, None if subsets[g] is None else subsets[g].numpy())
              for (_, g), children in cells.items() for c in children], executor, desc="lmc children")
-    store = RunStore(profile.name)
     return pd.DataFrame([{"spawn_epoch": e, "group": g, **row} for (e, g), children in cells.items()
                          for row in _barriers(profile, children, subsets[g], store)])
 
