@@ -28,7 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from analysis.store import REPO_ROOT, RunStore, config_key, note_use, results_root
-from analysis.train import TrainConfig, run_training
+from analysis.train import TrainConfig, checkpoints_missing, run_training
 
 EXECUTOR_ENV = "DATADIET_EXECUTOR"
 # The submitit executor's cluster settings: flag suffix -> (its argument, environment variable, type, help).
@@ -294,7 +294,9 @@ def _outcomes(tasks: list[RunTask], executor: Executor) -> Iterator[tuple[int, d
         return
     todo = []
     for i, task in enumerate(tasks):
-        if (stored := RunStore(task.profile).load("train", task.config.key_dict())) is not None:
+        store = RunStore(task.profile)
+        stored = store.load("train", task.config.key_dict())
+        if stored is not None and not (task.checkpoints and checkpoints_missing(task.config, store)):
             yield i, stored.metrics
         else:
             todo.append(i)

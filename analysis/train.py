@@ -235,8 +235,7 @@ def run_training(
         raise ValueError(f"config.subset is {config.subset!r} but the subset passed has digest {expected!r}")
     dev = resolve_device(device)
     stored = store.load("train", config.key_dict()) if checkpoints and not force else None
-    saved = [s for s in config.save_steps if s or config.init_from]  # step 0 from scratch is rebuilt from the seed
-    if stored and any(not checkpoint_path(store, config, s).exists() for s in saved):
+    if stored and checkpoints_missing(config, store):
         return _regenerate(config, store, subset, dev, stored)
     return store.get_or_compute(
         "train", config.key_dict(),
@@ -271,6 +270,11 @@ def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, dev
 def checkpoint_path(store: RunStore, config: TrainConfig | str, step: int) -> Path:
     """Where run `config` (or the run with that train key) keeps its network at `step`."""
     return store.scratch("train", config if isinstance(config, str) else config.key_dict()) / f"step_{step}.pt"
+
+
+def checkpoints_missing(config: TrainConfig, store: RunStore) -> bool:
+    """Whether some checkpoint of the run is not on disk (step 0 from scratch is rebuilt from the seed)."""
+    return any(not checkpoint_path(store, config, s).exists() for s in config.save_steps if s or config.init_from)
 
 
 def load_checkpoint(
