@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis {score,subset,reproduce} --help`."""
+"""Command line: `python -m analysis {score,subset,reproduce,audit} --help`."""
 
 from __future__ import annotations
 
@@ -95,6 +95,17 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
 
 
+def cmd_audit(args: argparse.Namespace) -> None:
+    from analysis import audit
+    from analysis.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    table = audit.audit(profile, args.runs, args.seed)
+    path = audit.write(table, profile)
+    print(table.to_string(index=False))
+    print(f"{int(table['identical'].sum())} of {len(table)} recomputed runs are identical to the stored ones -> {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--force", action="store_true",
                            help="delete the profile's stored results first and recompute everything")
     reproduce.set_defaults(func=cmd_reproduce)
+
+    audit = sub.add_parser("audit", help="recompute a random sample of stored runs and compare with the stored ones")
+    _common(audit)
+    audit.add_argument("--runs", type=int, default=3, help="stored full-data runs to recompute (default: 3)")
+    audit.add_argument("--seed", type=int, default=0, help="seed of the random sample (default: 0)")
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

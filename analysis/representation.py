@@ -8,14 +8,19 @@ ntk page, `analysis.chapters.ntk`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
 from analysis.per_example import layer_grads, trainable_layers, visit_layer_grads
 
 
-def _sum_logits(logits: Tensor, _labels: object) -> Tensor:
-    return logits.float().sum()
+def _logit(c: int) -> Callable[[Tensor, object], Tensor]:
+    """The loss whose per-example gradients are those of logit `c`: the sum over examples of that logit."""
+    def summed(logits: Tensor, _labels: object) -> Tensor:
+        return logits[:, c].float().sum()
+    return summed
 
 
 def _num_params(layer: nn.Module) -> int:
@@ -45,8 +50,8 @@ def _add_gram(k: Tensor, p: Tensor, block: int) -> None:
             k[i : i + block, j : j + block] += pi @ p[j : j + block].double().T
 
 
-def _group_grads(model: nn.Module, group: list[nn.Module], images: Tensor, batch_size: int) -> Tensor:
-    """Per-example gradients (N, parameters of `group`) of the sum of the logits, layer after layer."""
+def _group_grads(model: nn.Module, group: list[nn.Module], images: Tensor, batch_size: int, c: int) -> Tensor:
+    """Per-example gradients (N, parameters of `group`) of logit `c`, layer after layer."""
     offsets, total = {}, 0
     for layer in group:
         offsets[layer] = total
@@ -59,20 +64,21 @@ def _group_grads(model: nn.Module, group: list[nn.Module], images: Tensor, batch
         def store(module: nn.Module, a: Tensor, g: Tensor, rows: Tensor = rows) -> None:
             rows[:, offsets[module] : offsets[module] + _num_params(module)] = layer_grads(module, a, g)
 
-        visit_layer_grads(model, group, images[i : i + batch_size].to(device), None, _sum_logits, store)
+        visit_layer_grads(model, group, images[i : i + batch_size].to(device), None, _logit(c), store)
     return p
 
 
 def ntk_gram(model: nn.Module, images: Tensor, batch_size: int = 64) -> Tensor:
     """Empirical NTK Gram matrix (N, N), float64 on the CPU, over all trainable parameters, in eval mode.
 
-    K_ij = <d F(x_i)/d theta, d F(x_j)/d theta> with F(x) the sum of the logits of f(x): one scalar,
-    hence one gradient, per example, so the kernel is an N x N matrix rather than (N*C) x (N*C).
-    Layers are processed in groups of at most the largest layer's parameter count; for each group
-    the per-example gradients P (N, group params) of all N examples are gathered batch by batch (one
-    forward and one partial backward per batch and group) and K += P P^T. Peak memory is thus about
-    N x (largest layer's parameter count) float32 values, plus one batch's activations. `images` are
-    float (N, C, H, W), normalised as the model expects; the model's mode is restored.
+    K_ij = sum over classes c of <d f_c(x_i)/d theta, d f_c(x_j)/d theta>: the trace over logits of the
+    full (N*C) x (N*C) empirical NTK, the kernel whose distance Fort et al. (2020) track. (The gradient of
+    the summed logits would see only the all-ones direction of the logits, which softmax cross-entropy
+    ignores.) For each class, layers are processed in groups of at most the largest layer's parameter
+    count; the per-example gradients P (N, group params) of all N examples are gathered batch by batch
+    (one forward and one partial backward per batch, group and class) and K += P P^T. Peak memory is
+    about N x (largest layer's parameter count) float32 values, plus one batch's activations. `images`
+    are float (N, C, H, W), normalised as the model expects; the model's mode is restored.
     """
     layers = trainable_layers(model)
     device = next(model.parameters()).device
@@ -81,8 +87,11 @@ def ntk_gram(model: nn.Module, images: Tensor, batch_size: int = 64) -> Tensor:
     was_training = model.training
     model.eval()
     try:
-        for group in _groups(layers):
-            _add_gram(k, _group_grads(model, group, images, batch_size), batch_size)
+        with torch.no_grad():
+            classes = model(images[:1].to(device)).shape[1]
+        for c in range(classes):
+            for group in _groups(layers):
+                _add_gram(k, _group_grads(model, group, images, batch_size, c), batch_size)
     finally:
         model.train(was_training)
     return k.cpu()

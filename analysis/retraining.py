@@ -6,6 +6,8 @@ same step budget as the full-data run, as in the paper.
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -15,6 +17,8 @@ from torch import Tensor
 from analysis import prune
 from analysis.profiles import PROTOCOL, Profile, Variant
 from analysis.score_runs import compute_scores, score_run_config, score_runs
+from analysis.statistics import SeedNoise
+from analysis.store import RunStore
 from analysis.sweep import RunTask, run_all
 from analysis.train import subset_config
 
@@ -87,3 +91,16 @@ def full_data(profile: Profile, executor: Executor | None = None, variant: Varia
     metrics = score_runs(profile, configs, executor)
     return pd.DataFrame([{"seed": s, "test_acc": m["final_test_acc"], "train_acc": m["final_train_acc"]}
                          for s, m in enumerate(metrics)])
+
+
+def seed_noise(profile: Profile) -> SeedNoise:
+    """The profile's single-run standard deviation of test accuracy, pooled over every stored training run
+    that differs from another only by its seed (score runs, retraining arms). LMC children are left out: spawned
+    from one parent checkpoint, they share all but their data order, so their spread understates a run's."""
+    groups = defaultdict(list)
+    for config, metrics in RunStore(profile.name).configs("train"):
+        if config["init_from"]:
+            continue
+        groups[json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)].append(
+            metrics["final_test_acc"])
+    return SeedNoise.pooled(groups.values())

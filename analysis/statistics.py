@@ -1,30 +1,109 @@
 """The one statistical rule every comparison of accuracies uses, and the row filter it reads.
 
-A difference between two arms (arrays of per-seed test accuracies) counts only beyond `tolerance`:
-two standard errors of the difference of their means, and never less than half a point.
+An arm is an array of per-seed test accuracies. Its standard error comes from its own seeds; an arm
+with fewer than two seeds uses the profile's single-run standard deviation (`SeedNoise`, pooled over
+every stored run that differs from another only by its seed), never zero.
+
+- **A difference** (`compare`) counts only beyond two standard errors of the difference of the means.
+  With few seeds that is less than 95% confidence (about 70% with two seeds a side), which is why a
+  verdict also states its seed counts.
+- **A match** (`equivalent`) needs the 90% confidence interval of the difference (Welch's t) inside
+  +-`MARGIN`: two one-sided tests at 5% each. A difference that is merely not significant is never a match.
+- **No gain** (`no_gain`): the same interval's upper end below +`MARGIN` - the evidence that A does not
+  beat B by a point, where `compare` alone could only fail to find a difference.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-FLOOR = 0.005  # half a point of accuracy
-
-
-def tolerance(a, b) -> float:
-    """Two standard errors of mean(a) - mean(b), at least `FLOOR`."""
-    def sem(x) -> float:
-        x = np.asarray(x, dtype=float)
-        return float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0
-    return max(FLOOR, 2 * float(np.hypot(sem(a), sem(b))))
+MARGIN = 0.01  # one point of accuracy: the largest difference that still counts as a match
 
 
-def compare(a, b) -> int:
-    """+1 if mean(a) beats mean(b) beyond `tolerance`, -1 if it loses, 0 if within it."""
-    diff = float(np.mean(a) - np.mean(b))
-    tol = tolerance(a, b)
-    return int(diff > tol) - int(diff < -tol)
+@dataclass(frozen=True)
+class SeedNoise:
+    """The single-run standard deviation of test accuracy at a profile, pooled over groups of seeds."""
+
+    sd: float  # nan where no group has two seeds
+    dof: int  # its degrees of freedom: the sum over groups of (seeds - 1)
+
+    @classmethod
+    def pooled(cls, groups: Iterable[Iterable[float]]) -> SeedNoise:
+        """Pooled from groups of runs that differ only by seed (groups of one seed carry no information)."""
+        arms = [np.asarray(list(g), dtype=float) for g in groups]
+        arms = [a for a in arms if len(a) > 1]
+        dof = sum(len(a) - 1 for a in arms)
+        sd = math.sqrt(sum(((a - a.mean()) ** 2).sum() for a in arms) / dof) if dof else math.nan
+        return cls(sd, dof)
+
+
+def _variance_of_mean(x: np.ndarray, noise: SeedNoise) -> tuple[float, float]:
+    """(variance of the arm's mean, its degrees of freedom): from its seeds, else from `noise` (inf if none)."""
+    if len(x) > 1:
+        return float(x.var(ddof=1)) / len(x), len(x) - 1
+    if len(x) == 0 or not noise.dof:
+        return math.inf, 0
+    return noise.sd**2 / len(x), noise.dof
+
+
+def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
+    """(sum of the means of `plus` arms - sum of the means of `minus` arms, its standard error, Welch-Satterthwaite
+    degrees of freedom); the error is inf where an arm has no seeds, or one seed and `noise` has no estimate."""
+    arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
+    if any(len(x) == 0 for x in arms):
+        return math.nan, math.inf, 0.0
+    diff = sum(float(x.mean()) for x in arms[: len(plus)]) - sum(float(x.mean()) for x in arms[len(plus):])
+    parts = [_variance_of_mean(x, noise) for x in arms]
+    var = sum(v for v, _ in parts)
+    if math.isinf(var):
+        return diff, math.inf, 0.0
+    if var == 0:
+        return diff, 0.0, math.inf
+    return diff, math.sqrt(var), var**2 / sum(v**2 / d for v, d in parts if v)
+
+
+def difference(a, b, noise: SeedNoise) -> tuple[float, float, float]:
+    """`contrast` of two arms: mean(a) - mean(b), its standard error and degrees of freedom."""
+    return contrast([a], [b], noise)
+
+
+def sign(estimate: tuple[float, float, float]) -> int:
+    """+1 if a `contrast` is positive beyond two standard errors, -1 if negative, 0 within them."""
+    diff, se, _ = estimate
+    if math.isinf(se) or math.isnan(diff):
+        return 0
+    return int(diff > 2 * se) - int(diff < -2 * se)
+
+
+def interval(estimate: tuple[float, float, float]) -> tuple[float, float]:
+    """The 90% confidence interval of a `contrast` (Welch's t; (-inf, inf) where it cannot be estimated)."""
+    diff, se, dof = estimate
+    if math.isinf(se) or math.isnan(diff):
+        return -math.inf, math.inf
+    half = float(stats.t.ppf(0.95, dof)) * se if se else 0.0
+    return diff - half, diff + half
+
+
+def compare(a, b, noise: SeedNoise) -> int:
+    """+1 if mean(a) beats mean(b) beyond two standard errors, -1 if it loses, 0 if within them."""
+    return sign(difference(a, b, noise))
+
+
+def equivalent(a, b, noise: SeedNoise, margin: float = MARGIN) -> bool:
+    """Whether mean(a) matches mean(b): the 90% interval of the difference lies inside +-`margin`."""
+    low, high = interval(difference(a, b, noise))
+    return -margin < low and high < margin
+
+
+def no_gain(a, b, noise: SeedNoise, margin: float = MARGIN) -> bool:
+    """Whether the data exclude mean(a) beating mean(b) by `margin`: the 90% interval's upper end below it."""
+    return interval(difference(a, b, noise))[1] < margin
 
 
 def accuracies(df: pd.DataFrame, **where) -> np.ndarray:

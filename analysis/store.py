@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,8 +97,15 @@ class RunStore:
         arrays = {p.stem: np.load(p) for p in sorted(folder.glob("*.npy"))}
         return Result(metrics, arrays)
 
-    def save(self, kind: str, config: dict, result: Result) -> None:
-        """Write atomically: a temporary folder renamed into place."""
+    def configs(self, kind: str) -> Iterator[tuple[dict, dict]]:
+        """(config, metrics) of every stored result of `kind`."""
+        for folder in sorted((self.root / kind).glob("[!.]*")):
+            if (folder / "metrics.json").exists():
+                config, metrics = (json.loads((folder / f"{name}.json").read_text()) for name in ("config", "metrics"))
+                yield config, metrics
+
+    def save(self, kind: str, config: dict, result: Result, replace: bool = False) -> None:
+        """Write atomically: a temporary folder renamed into place (over a stored result only if `replace`)."""
         folder = self.path(kind, config)
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
@@ -107,6 +114,12 @@ class RunStore:
             (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=1, default=float))
             for name, array in result.arrays.items():
                 np.save(tmp / f"{name}.npy", array)
+            if folder.exists() and replace:  # the stored result stays until the new one is complete
+                old = folder.with_name(f".{folder.name}.replaced.{os.getpid()}")
+                os.rename(folder, old)
+                os.rename(tmp, folder)
+                shutil.rmtree(old)
+                return
             if folder.exists():  # a concurrent writer finished first: identical config, keep theirs
                 shutil.rmtree(tmp)
                 return
@@ -119,16 +132,16 @@ class RunStore:
         self, kind: str, config: dict, compute: Callable[[], Result], device: str = "cpu",
         force: bool = False,
     ) -> Result:
-        """The stored result of `config`, or compute, stamp with provenance, store and return it."""
+        """The stored result of `config`, or compute, stamp with provenance, store and return it.
+
+        `force` recomputes; the stored result is replaced only once the new one is complete."""
         if not force and (cached := self.load(kind, config)) is not None:
             note_use(self.path(kind, config), cached.metrics)
             return cached
-        if force and self.path(kind, config).exists():
-            shutil.rmtree(self.path(kind, config))
         start = time.perf_counter()
         result = compute()
         result.metrics["provenance"] = provenance(device, time.perf_counter() - start)
-        self.save(kind, config, result)
+        self.save(kind, config, result, replace=force)
         note_use(self.path(kind, config), result.metrics)
         return result
 

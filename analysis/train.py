@@ -123,6 +123,12 @@ class TrainConfig:
         """The config as stored and hashed (`config_key`); see `_KEYLESS_AT`."""
         return {k: v for k, v in asdict(self).items() if k not in _KEYLESS_AT or v != _KEYLESS_AT[k]}
 
+    @classmethod
+    def from_key_dict(cls, stored: dict) -> TrainConfig:
+        """The config a stored `key_dict` (a result's config.json) was made from."""
+        fields = {**_KEYLESS_AT, **stored, "data": DataSpec(**stored["data"])}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
 
 def resolve_device(device: str | None = None) -> torch.device:
     """'auto' or None -> CUDA when available, else CPU."""

@@ -10,7 +10,7 @@ import torch
 
 from analysis.chapters import lmc
 from analysis.profiles import SCARCE, SMOKE
-from analysis.rules import NOT, PARTLY, REPRODUCED
+from analysis.rules import INCONCLUSIVE, NOT, PARTLY, REPRODUCED
 
 PROFILE = replace(SMOKE, lmc=replace(SMOKE.lmc, spawn_epochs=(0, 1, 2)))
 GROUPS = ("low", "high", "random", "full")
@@ -88,9 +88,11 @@ def test_facts_show_the_setting_and_the_table():
 
 
 @pytest.mark.parametrize(("high", "verdict"), [
-    ({0: 0.0, 1: 0.30, 2: 0.20}, REPRODUCED),  # above at both later spawns
-    ({0: 0.0, 1: 0.30, 2: 0.01}, PARTLY),  # above at one, below at the other
+    ({0: 0.0, 1: 0.30, 2: 0.30}, REPRODUCED),  # above at both later spawns
+    ({0: 0.0, 1: 0.30, 2: 0.204}, PARTLY),  # above at one, within half a point at the other
+    ({0: 0.0, 1: 0.30, 2: 0.01}, NOT),  # above at one, below at the other: as many failures as successes
     ({0: 0.9, 1: 0.104, 2: 0.01}, NOT),  # within half a point at one, below at the other: above nowhere
+    ({0: 0.9, 1: 0.104, 2: 0.196}, INCONCLUSIVE),  # within half a point at both: one pair each cannot tell
 ])
 def test_verdict_reads_test_error_with_batchnorm_recomputed(high, verdict):
     low = {0: 0.5, 1: 0.10, 2: 0.20}

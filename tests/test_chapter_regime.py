@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pandas as pd
 import pytest
 
+from analysis import retraining
 from analysis.chapters import regime
 from analysis.profiles import Regime, get_profile
+from analysis.statistics import SeedNoise
 
 BUDGETS, FRACTIONS = (2.0, 8.0), (0.5, 0.7)
 PROFILE = replace(get_profile("smoke"), regime=Regime(epochs=BUDGETS, fractions=FRACTIONS, ccs_hard_cut=0.1),
                   secondary_seeds=1, score_seeds=3)
+# one point of single-run noise: with one seed per cell a difference counts beyond 2 * sqrt(2) * 1 = 2.8 points
+NOISE = SeedNoise(sd=0.01, dof=10)
+
+
+@pytest.fixture(autouse=True)
+def _noise(monkeypatch):
+    """The page's seed noise, fixed instead of read from the (empty) run store."""
+    monkeypatch.setattr("analysis.chapters.regime.seed_noise", lambda profile: NOISE)
 
 
 def sweep(cells: dict[tuple[float, float], dict[str, float]], train: dict[float, float] | None = None) -> pd.DataFrame:
@@ -51,7 +62,7 @@ def test_budgets_where_lists_the_budgets_with_a_sign():
 def test_crossover_sentence_names_each_outcome_present_in_order():
     signs = pd.Series([0, -1, 1], index=[2.0, 4.0, 8.0])
     assert regime.crossover_sentence(0.5, signs, 8.0) == (
-        "50% pruned: easy wins at 4 epochs, hard wins at 8 epochs, within tolerance at 2 epochs, "
+        "50% pruned: easy wins at 4 epochs, hard wins at 8 epochs, within noise at 2 epochs, "
         "so hard wins from 8 epochs on")
 
 
@@ -61,11 +72,15 @@ def test_crossover_sentence_leaves_out_absent_outcomes_and_says_when_hard_never_
 
 
 def test_crossover_fact_joins_the_fractions():
-    table = sweep(grid({(0.5, 2.0): -0.05, (0.5, 8.0): 0.02, (0.7, 2.0): -0.05, (0.7, 8.0): -0.02}))
+    # 5 points are beyond the 2.8 points of one seed a side, 2 points within them
+    table = sweep(grid({(0.5, 2.0): -0.05, (0.5, 8.0): 0.05, (0.7, 2.0): -0.05, (0.7, 8.0): -0.05}))
     assert regime.facts({"sweep": table}, PROFILE)["crossover"] == (
         "50% pruned: easy wins at 2 epochs, hard wins at 8 epochs, so hard wins from 8 epochs on; "
         "70% pruned: easy wins at 2, 8 epochs, so hard does not win at the longest budget")
-    assert regime.crossings(table, FRACTIONS) == {0.5: 8.0, 0.7: None}
+    assert regime.crossings(table, FRACTIONS, NOISE) == {0.5: 8.0, 0.7: None}
+    within = sweep(grid({(0.5, 2.0): -0.05, (0.5, 8.0): 0.02, (0.7, 2.0): -0.05, (0.7, 8.0): -0.05}))
+    assert regime.facts({"sweep": within}, PROFILE)["crossover"].startswith(
+        "50% pruned: easy wins at 2 epochs, within noise at 8 epochs, so hard does not win at the longest budget; ")
 
 
 # --- context -------------------------------------------------------------------------------------------------
@@ -85,10 +100,10 @@ def test_no_growing_lead_when_hard_starts_ahead_or_the_gap_shrinks():
         assert "grows with the budget" not in regime.context(table, PROFILE)
 
 
-def test_random_wins_count_cells_where_random_beats_both_ends_beyond_tolerance():
-    # random at 85% beats easy (80%) everywhere, and hard (80%) except where hard is at 90% or at 84.8% (within
-    # the half-point tolerance)
-    table = sweep(grid({(0.5, 2.0): 0.10, (0.5, 8.0): 0.048}, random=0.85))
+def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standard_errors():
+    # random at 85% beats easy (80%) everywhere by 5 points, and hard (80%) except where hard is at 90% or at 83%
+    # (2 points: within the 2.8 points of one seed a side)
+    table = sweep(grid({(0.5, 2.0): 0.10, (0.5, 8.0): 0.03}, random=0.85))
     assert "Random pruning beats both the hardest and the easiest subset in 2 of 4 fraction-budget cells" in \
         regime.context(table, PROFILE)
     nowhere = sweep(grid({}, random=0.8))
@@ -96,7 +111,7 @@ def test_random_wins_count_cells_where_random_beats_both_ends_beyond_tolerance()
 
 
 def test_ccs_budgets_or_no_budget():
-    wins = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.503}))  # beats random (50%) at 2 epochs, within tolerance at 8
+    wins = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.52}))  # beats random (50%) at 2 epochs; 2 points at 8: within noise
     assert "at 70% pruned, CCS beats random at 2 epochs." in regime.context(wins, PROFILE)
     both = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.6}))
     assert "CCS beats random at 2, 8 epochs." in regime.context(both, PROFILE)
@@ -105,11 +120,11 @@ def test_ccs_budgets_or_no_budget():
 
 
 def test_longest_budget_sentence_only_when_hard_loses_at_every_fraction():
-    loses = sweep(grid({(0.5, 8.0): -0.02, (0.7, 8.0): -0.03}), train={2.0: 0.4, 8.0: 0.734})
+    loses = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.04}), train={2.0: 0.4, 8.0: 0.734})
     assert regime.context(loses, PROFILE).endswith(
         "Training longer does not reach the regime where the hardest examples pay: at the longest budget the full "
         "data reaches 73% train accuracy and hard still loses to easy.")
-    tie_at_one = sweep(grid({(0.5, 8.0): -0.02, (0.7, 8.0): -0.003}))  # within tolerance at 70%
+    tie_at_one = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.02}))  # 2 points at 70%: within noise
     assert "Training longer" not in regime.context(tie_at_one, PROFILE)
 
 
@@ -127,7 +142,15 @@ def test_facts_numbers():
 
 
 def test_verdict_is_the_regime_rule():
-    table = sweep(grid({(0.7, 2.0): -0.05, (0.7, 8.0): 0.02}))
+    table = sweep(grid({(0.7, 2.0): -0.05, (0.7, 8.0): 0.05}))
     (verdict,) = regime.verdicts({"sweep": table}, PROFILE)
     assert verdict.claim_id == "regime" and verdict.verdict == "reproduced"
     assert regime.CLAIMS == ("regime",)
+
+
+def test_verdict_reads_the_seed_noise_of_the_run_store(monkeypatch):
+    # an empty store has no two runs that differ only by seed: one seed per cell cannot be judged
+    monkeypatch.setattr("analysis.chapters.regime.seed_noise", retraining.seed_noise)
+    assert math.isnan(retraining.seed_noise(PROFILE).sd)
+    (verdict,) = regime.verdicts({"sweep": sweep(grid({(0.7, 2.0): -0.05, (0.7, 8.0): 0.05}))}, PROFILE)
+    assert verdict.verdict == "inconclusive"

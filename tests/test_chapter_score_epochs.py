@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis.chapters import score_epochs
 from analysis.profiles import get_profile
+from analysis.statistics import SeedNoise
 
-SPREAD = (-0.002, 0.0, 0.002)  # three retraining seeds around each mean
+# three retraining seeds around each mean: their own standard deviation, 0.2 points, sets each arm's standard
+# error, so a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points whatever the pooled noise
+SPREAD = (-0.002, 0.0, 0.002)
+NOISE = SeedNoise(sd=0.01, dof=10)
+
+
+@pytest.fixture(autouse=True)
+def _noise(monkeypatch):
+    """The page's seed noise, fixed instead of read from the (empty) run store."""
+    monkeypatch.setattr("analysis.chapters.score_epochs.seed_noise", lambda profile: NOISE)
 
 
 def sweep(means: dict[tuple[str, float], float], random: float) -> pd.DataFrame:
@@ -22,16 +35,19 @@ def sweep(means: dict[tuple[str, float], float], random: float) -> pd.DataFrame:
 MEANS = {("el2n", 0.0): 0.60, ("el2n", 0.5): 0.70, ("grand", 0.0): 0.59, ("grand", 0.5): 0.66}
 
 
-def test_subsets_beyond_the_tolerance_beat_random():
-    # random 0.65: el2n@0.5 is 5 points above, grand@0.5 1 point above (beyond the half-point floor), the rest below
-    assert score_epochs.beating_random(sweep(MEANS, 0.65)) == ["el2n at epoch 0.5", "grand at epoch 0.5"]
-    assert score_epochs.context(sweep(MEANS, 0.65)) == (
+def test_subsets_beyond_two_standard_errors_beat_random():
+    # random 0.65: el2n@0.5 is 5 points above, grand@0.5 1 point above (beyond 0.33 points), the rest below
+    assert score_epochs.beating_random(sweep(MEANS, 0.65), NOISE) == ["el2n at epoch 0.5", "grand at epoch 0.5"]
+    assert score_epochs.context(sweep(MEANS, 0.65), NOISE) == (
         "Subsets that beat random pruning beyond two standard errors: el2n at epoch 0.5, grand at epoch 0.5.")
+    # arms with their own seeds need no pooled estimate
+    assert score_epochs.beating_random(sweep(MEANS, 0.65), SeedNoise(sd=math.nan, dof=0)) == [
+        "el2n at epoch 0.5", "grand at epoch 0.5"]
 
 
-def test_a_difference_within_the_tolerance_does_not_beat_random():
-    assert score_epochs.beating_random(sweep(MEANS, 0.698)) == []  # el2n@0.5 only 0.2 points above
-    assert score_epochs.context(sweep(MEANS, 0.698)).startswith("No score from any epoch beats random pruning")
+def test_a_difference_within_two_standard_errors_does_not_beat_random():
+    assert score_epochs.beating_random(sweep(MEANS, 0.698), NOISE) == []  # el2n@0.5 only 0.2 points above
+    assert score_epochs.context(sweep(MEANS, 0.698), NOISE).startswith("No score from any epoch beats random pruning")
 
 
 def test_facts_show_the_mean_per_score_and_epoch():

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from analysis import prune
 from analysis.chapters import seeds
 from analysis.profiles import get_profile
+from analysis.statistics import SeedNoise
 
-SPREAD = (-0.002, 0.0, 0.002)  # three retraining seeds around each mean
+# three retraining seeds around each mean: their own standard deviation, 0.2 points, sets each arm's standard
+# error, so a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points
+SPREAD = (-0.002, 0.0, 0.002)
+NOISE = SeedNoise(sd=0.01, dof=10)
+
+
+@pytest.fixture(autouse=True)
+def _noise(monkeypatch):
+    """The page's seed noise, fixed instead of read from the (empty) run store."""
+    monkeypatch.setattr("analysis.chapters.seeds.seed_noise", lambda profile: NOISE)
 
 
 def seed_table(means: dict[int, float], rhos: dict[int, float]) -> pd.DataFrame:
@@ -24,14 +35,14 @@ RHOS = {1: 0.8, 2: 0.9, 4: 1.0}
 
 
 def test_every_count_worse_than_random():
-    text = seeds.context(seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), random_table(0.70))
+    text = seeds.context(seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), random_table(0.70), NOISE)
     assert text.startswith("Every GraNd subset here (60.00% to 63.00%) is worse than random pruning beyond two "
                            "standard errors, so more initialisations can only sharpen a selection that hurts")
 
 
 def test_one_count_within_noise_of_random():
-    # four seeds are only 0.3 points below random: within the half-point floor, so not every count is worse
-    text = seeds.context(seed_table({1: 0.60, 2: 0.62, 4: 0.697}, RHOS), random_table(0.70))
+    # four seeds are only 0.3 points below random: within 0.33 points, so not every count is worse
+    text = seeds.context(seed_table({1: 0.60, 2: 0.62, 4: 0.697}, RHOS), random_table(0.70), NOISE)
     assert text == "GraNd subsets reach 60.00% to 69.70% across initialisation counts."
 
 
@@ -48,14 +59,24 @@ def test_facts():
                                                                     f"{profile.study_fraction:.0%}")
 
 
-def test_the_page_judges_its_claim():
+def _judged(spearman: float) -> str:
     profile = get_profile("smoke")
-    single = pd.DataFrame([{"score": "grand", "epoch": profile.score_epoch, "seed": s, "spearman_to_mean": 0.75}
+    single = pd.DataFrame([{"score": "grand", "epoch": profile.score_epoch, "seed": s, "spearman_to_mean": spearman}
                            for s in range(2)])
     tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.70), "single": single}
-    verdicts = seeds.verdicts(tables, profile)
-    assert [v.claim_id for v in verdicts] == list(seeds.CLAIMS) == ["single_run"]
-    assert verdicts[0].verdict == "reproduced"  # Spearman 0.75 and one seed worse than four
+    (verdict,) = seeds.verdicts(tables, profile)
+    assert verdict.claim_id == "single_run" and seeds.CLAIMS == ("single_run",)
+    assert "1 seed worse than 4 seeds" in verdict.ours  # 3 points, far beyond 0.33
+    return verdict.verdict
+
+
+def test_the_page_judges_its_claim():
+    _judged(0.75)
+
+
+def test_the_verdict_counts_the_spearman_match():  # a numpy bool from a pandas mean counts like a bool
+    assert _judged(0.75) == "reproduced"  # Spearman 0.75 and one seed worse than four
+    assert _judged(0.3) == "not reproduced"  # one seed worse, but Spearman far from 0.75: one of two fails
 
 
 def test_run_reads_the_single_seed_table_of_the_score_agreement_page(monkeypatch):

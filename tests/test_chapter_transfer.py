@@ -7,14 +7,25 @@ import pytest
 
 from analysis.chapters import transfer
 from analysis.profiles import Variant, get_profile
+from analysis.statistics import SeedNoise
 
-SPREAD = (-0.002, 0.0, 0.002)  # three retraining seeds around each mean
+# three retraining seeds around each mean: their own standard deviation, 0.2 points, sets each arm's standard
+# error: a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points, a match needs |difference| below
+# 1 - t(0.95, 4) * 0.16 = 0.65 points
+SPREAD = (-0.002, 0.0, 0.002)
+NOISE = SeedNoise(sd=0.01, dof=10)
 SOURCES = ["a", "b", "a lr/2"]  # sources a and b are also the targets
 # mean test accuracy: {target: {source: mean}}
 MEANS = {
     "a": {"a": 0.70, "b": 0.72, "a lr/2": 0.66, "random": 0.68},
     "b": {"a": 0.60, "b": 0.65, "a lr/2": 0.652, "random": 0.64},
 }
+
+
+@pytest.fixture(autouse=True)
+def _noise(monkeypatch):
+    """The page's seed noise, fixed instead of read from the (empty) run store."""
+    monkeypatch.setattr("analysis.chapters.transfer.seed_noise", lambda profile: NOISE)
 
 
 def runs(means: dict = MEANS) -> pd.DataFrame:
@@ -39,17 +50,22 @@ def test_matrices_order_the_sources_and_subtract_random():
 def test_counts():
     _, gain = transfer.matrices(runs(), SOURCES)
     # vs random: target a - a +2, b +4, a lr/2 -2 points; target b - a -4, b +1, a lr/2 +1.2: two losses of six.
-    # vs the target's own scores: (b -> a) +2 and (a lr/2 -> b) +0.2 (within noise) hold; (a -> b) and
+    # vs the target's own scores: (b -> a) +2 beats them and (a lr/2 -> b) +0.2 matches them; (a -> b) and
     # (a lr/2 -> a) lose: two of the four foreign cells whose target also scores.
-    assert transfer.counts(runs(), gain) == {"cells": 6, "losses": 2, "foreign": 4, "as_own": 2}
+    assert transfer.counts(runs(), gain, NOISE) == {"cells": 6, "losses": 2, "foreign": 4, "as_own": 2}
+    # one seed a cell: the pooled single-run noise (1 point) counts a difference beyond 2.8 points and leaves a
+    # 90% interval of +-2.4 points, too wide for a match - only (a -> b)'s 4-point loss to random counts, and no
+    # foreign cell matches or beats its target's own scores
+    one = runs()[lambda d: d["seed"] == 1]
+    assert transfer.counts(one, gain, NOISE) == {"cells": 6, "losses": 1, "foreign": 4, "as_own": 0}
 
 
 def test_context():
     _, gain = transfer.matrices(runs(), SOURCES)
-    assert transfer.context(runs(), gain) == (
+    assert transfer.context(runs(), gain, NOISE) == (
         "2 of 6 cells lose to random pruning beyond two standard errors (differences from -4.0% to +4.0%). "
-        "Against the target's own scores instead of random, scores from another source prune as well or better "
-        "in 2 of 4 cells.")
+        "Against the target's own scores instead of random, scores from another source match (within a point, at "
+        "90% confidence) or beat them in 2 of 4 cells.")
 
 
 def test_facts_and_verdict():
@@ -61,4 +77,9 @@ def test_facts_and_verdict():
     assert facts["fraction"] == f"{profile.study_fraction:.0%}"
     verdicts = transfer.verdicts(tables, profile)
     assert [v.claim_id for v in verdicts] == list(transfer.CLAIMS) == ["transfer"]
-    assert verdicts[0].verdict == "partly"  # four of six cells beat random
+    # judged against the target's own scores, not random: two foreign cells hold, two lose - as many failures as
+    # successes is not reproduced
+    assert verdicts[0].verdict == "not reproduced" and verdicts[0].ours.startswith("2 of 4 foreign")
+    # (a lr/2 -> a) at -0.3 points matches the target's own scores instead: three of four hold
+    better = {**MEANS, "a": {**MEANS["a"], "a lr/2": 0.697}}
+    assert transfer.verdicts({**tables, "runs": runs(better)}, profile)[0].verdict == "partly"

@@ -11,6 +11,7 @@ import torch
 
 from analysis.noise import noise_detection_report, noise_offsets
 from analysis.rules import NOT, PARTLY, REPRODUCED, noise_tail
+from analysis.statistics import SeedNoise
 
 
 def pairwise_auroc(scores: list[float], noisy: list[bool]) -> float:
@@ -74,17 +75,19 @@ def test_auroc_matches_pair_counting_with_many_ties():
 
 
 def noise_tables(top_share: float, skip_gain: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`noise_study`-shaped bins (noise rate 10%) and pruning rows with one seed per selection."""
+    """`noise_study`-shaped bins (noise rate 10%) and pruning rows with one seed per selection, with the clean-label
+    control flat across offsets."""
     bins = pd.DataFrame({"score": "el2n", "bin": range(10), "count": 100, "noise_rate": 0.1,
                          "noisy_fraction": [0.0] * 9 + [top_share]})
-    pruning = pd.DataFrame({"selection": ["el2n", "el2n", "el2n", "grand_init", "random"],
-                            "offset": [0, 50, 100, 0, np.nan], "seed": 0,
-                            "test_acc": [0.8, 0.8 + skip_gain, 0.8, 0.7, 0.75]})
+    pruning = pd.DataFrame({"selection": ["el2n", "el2n", "el2n", "grand_init", "random", "clean", "clean", "clean"],
+                            "offset": [0, 50, 100, 0, np.nan, 0, 50, 100], "seed": 0,
+                            "test_acc": [0.8, 0.8 + skip_gain, 0.8, 0.7, 0.75, 0.85, 0.85, 0.85]})
     return bins, pruning
 
 
 def test_noise_tail_verdict():
-    assert noise_tail(*noise_tables(0.5, 0.02)).verdict == REPRODUCED
-    assert noise_tail(*noise_tables(0.5, 0.0)).verdict == PARTLY
-    assert noise_tail(*noise_tables(0.15, 0.02)).verdict == PARTLY
-    assert noise_tail(*noise_tables(0.15, -0.02)).verdict == NOT
+    noise = SeedNoise(sd=0.01, dof=40)  # four single-seed arms: the contrast counts beyond 4 points
+    assert noise_tail(*noise_tables(0.5, 0.06), noise).verdict == REPRODUCED
+    assert noise_tail(*noise_tables(0.5, 0.0), noise).verdict == PARTLY  # skipping: within noise, cannot tell
+    assert noise_tail(*noise_tables(0.15, 0.06), noise).verdict == NOT  # holds once, fails once
+    assert noise_tail(*noise_tables(0.15, -0.06), noise).verdict == NOT

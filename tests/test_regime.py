@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from analysis.rules import NOT, PARTLY, REPRODUCED, crossover, hard_vs_easy, regime
+from analysis.rules import INCONCLUSIVE, NOT, PARTLY, REPRODUCED, crossover, hard_vs_easy, regime
+from analysis.statistics import SeedNoise
+
+# one point of single-run noise: a one-seed difference counts beyond 2 * sqrt(2) * 1 = 2.8 points
+NOISE = SeedNoise(sd=0.01, dof=10)
 
 
 def sweep(hard_minus_easy: dict[float, float], fraction: float = 0.7) -> pd.DataFrame:
@@ -17,20 +23,31 @@ def sweep(hard_minus_easy: dict[float, float], fraction: float = 0.7) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def test_hard_vs_easy_signs_each_budget_beyond_tolerance():
-    signs = hard_vs_easy(sweep({2: -0.05, 4: 0.003, 8: 0.02}), 0.7)
-    assert signs.to_dict() == {2.0: -1, 4.0: 0, 8.0: 1}  # +0.3 points is within the half-point tolerance
+def test_hard_vs_easy_signs_each_budget_beyond_two_standard_errors():
+    signs = hard_vs_easy(sweep({2: -0.05, 4: 0.02, 8: 0.05}), 0.7, NOISE)
+    assert signs.to_dict() == {2.0: -1, 4.0: 0, 8.0: 1}  # +2 points is within the 2.8 points of one seed a side
+    # without a noise estimate one seed a side cannot be judged
+    no_estimate = hard_vs_easy(sweep({2: -0.05, 8: 0.05}), 0.7, SeedNoise(sd=math.nan, dof=0))
+    assert no_estimate.to_dict() == {2.0: 0, 8.0: 0}
 
 
 def test_crossover_is_where_hard_starts_to_win_for_good():
-    assert crossover(sweep({2: -0.05, 4: 0.003, 8: 0.02, 16: 0.01}), 0.7) == 8.0
-    assert crossover(sweep({2: -0.05, 4: 0.02, 8: -0.02, 16: 0.01}), 0.7) == 16.0
-    assert crossover(sweep({2: -0.05, 4: 0.02, 8: -0.01}), 0.7) is None  # a win that does not last
-    assert crossover(sweep({2: 0.01}), 0.5) is None  # no runs at that fraction
+    assert crossover(sweep({2: -0.05, 4: 0.02, 8: 0.05, 16: 0.04}), 0.7, NOISE) == 8.0
+    assert crossover(sweep({2: -0.05, 4: 0.05, 8: -0.05, 16: 0.04}), 0.7, NOISE) == 16.0
+    assert crossover(sweep({2: -0.05, 4: 0.05, 8: -0.04}), 0.7, NOISE) is None  # a win that does not last
+    assert crossover(sweep({2: -0.05, 4: 0.05, 8: 0.02}), 0.7, NOISE) is None  # within noise at the longest
+    assert crossover(sweep({2: 0.05}), 0.5, NOISE) is None  # no runs at that fraction
 
 
 def test_regime_verdict_needs_easy_first_then_hard_first():
-    assert regime(sweep({2: -0.05, 8: 0.02})).verdict == REPRODUCED
-    assert regime(sweep({2: -0.05, 8: -0.02})).verdict == PARTLY
-    assert regime(sweep({2: 0.01, 8: 0.02})).verdict == PARTLY
-    assert regime(sweep({2: 0.02, 8: -0.02})).verdict == NOT
+    assert regime(sweep({2: -0.05, 8: 0.05}), NOISE).verdict == REPRODUCED
+    # one end holds and the other is within noise: it holds in more conditions than it fails
+    assert regime(sweep({2: -0.05, 8: 0.02}), NOISE).verdict == PARTLY
+    # one end holds, the other fails: as many failures as successes is not "partly"
+    assert regime(sweep({2: -0.05, 8: -0.05}), NOISE).verdict == NOT
+    assert regime(sweep({2: 0.05, 8: 0.05}), NOISE).verdict == NOT
+    assert regime(sweep({2: 0.05, 8: -0.05}), NOISE).verdict == NOT
+    # both ends tied (one seed each: the 90% interval, +-2.4 points, admits a one-point gain): cannot tell
+    assert regime(sweep({2: 0.0, 8: 0.0}), NOISE).verdict == INCONCLUSIVE
+    # easy trails hard by 2 points at the short budget: its 90% interval excludes a one-point gain, so that end fails
+    assert regime(sweep({2: 0.02, 8: -0.01}), NOISE).verdict == NOT

@@ -14,7 +14,7 @@ from analysis.representation import kernel_distance, kernel_velocity, ntk_gram
 def test_ntk_of_a_linear_model(bias: bool):
     torch.manual_seed(0)
     x = torch.randn(10, 2, 3, 3)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(18, 1, bias=bias))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(18, 1, bias=bias))  # one logit: the trace is the kernel itself
     flat = x.flatten(1).double()
     expected = flat @ flat.T + (1.0 if bias else 0.0)
     k = ntk_gram(model, x, batch_size=4)
@@ -23,13 +23,25 @@ def test_ntk_of_a_linear_model(bias: bool):
 
 
 def _naive_ntk(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The trace over logits of the full empirical NTK, from the per-logit Jacobian of one example at a time."""
     params = [p for p in model.parameters() if p.requires_grad]
-    rows = []
+    jacobians = []  # (C, parameters) per example
     for xi in x:
-        grads = torch.autograd.grad(model(xi[None]).sum(), params)
-        rows.append(torch.cat([g.flatten() for g in grads]).double())
-    g = torch.stack(rows)
-    return g @ g.T
+        logits = model(xi[None])[0]
+        rows = [torch.cat([g.flatten() for g in torch.autograd.grad(logits[c], params, retain_graph=True)])
+                for c in range(len(logits))]
+        jacobians.append(torch.stack(rows).double())
+    full = torch.einsum("icp,jdp->icjd", torch.stack(jacobians), torch.stack(jacobians))  # (N, C, N, C)
+    return torch.einsum("icjc->ij", full)
+
+
+def test_ntk_is_the_trace_over_logits_not_the_summed_logit_kernel():
+    torch.manual_seed(0)
+    x = torch.randn(5, 4)
+    model = nn.Linear(4, 3, bias=False)  # f_c(x) = w_c . x: each logit's gradient is x in its own block
+    k = ntk_gram(model, x, batch_size=2)
+    torch.testing.assert_close(k, 3 * (x.double() @ x.double().T), rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(k, _naive_ntk(model, x), rtol=1e-6, atol=1e-8)
 
 
 def test_ntk_of_a_resnet_matches_per_example_autograd():

@@ -38,6 +38,22 @@ def test_failed_compute_leaves_nothing(tmp_path):
     assert not any(p.is_dir() for p in (tmp_path / "unit").rglob("*") if p.name != "train")
 
 
+def test_forced_recompute_keeps_the_stored_result_until_the_new_one_is_complete(tmp_path):
+    store = RunStore("unit", tmp_path)
+    store.get_or_compute("train", {"a": 1}, lambda: Result({"acc": 0.5}))
+
+    def boom():
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        store.get_or_compute("train", {"a": 1}, boom, force=True)
+    assert store.load("train", {"a": 1}).metrics["acc"] == 0.5
+    assert store.get_or_compute("train", {"a": 1}, lambda: Result({"acc": 0.7}), force=True).metrics["acc"] == 0.7
+    assert store.load("train", {"a": 1}).metrics["acc"] == 0.7
+    assert [p.name for p in (tmp_path / "unit" / "train").iterdir()] == [config_key("train", {"a": 1})]
+    assert [c for c, _ in store.configs("train")] == [{"a": 1}]
+
+
 def test_keys_are_stable_and_content_sensitive():
     assert config_key("train", {"b": 1, "a": 2}) == config_key("train", {"a": 2, "b": 1})
     assert config_key("train", {"a": 1}) != config_key("scores", {"a": 1})

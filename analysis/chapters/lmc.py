@@ -13,7 +13,6 @@ from analysis import prune, rules
 from analysis.profiles import Profile
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_config, score_runs
-from analysis.statistics import compare
 from analysis.store import Result, RunStore, config_key
 from analysis.surface import error_barrier
 from analysis.sweep import RunTask, run_all
@@ -94,13 +93,13 @@ def context(table: pd.DataFrame, first_spawn: float) -> str:
     """What the barriers after the first spawn point say, BatchNorm recomputed (`table`: `barrier_table`).
 
     The last clause says the paper's pattern holds when, on the groups' own training images, the
-    high-EL2N barrier beats the low-EL2N one by `statistics.compare` (one pair each: more than half
-    a point) at every spawn point after `first_spawn`.
+    high-EL2N barrier exceeds the low-EL2N one by more than `rules.BARRIER_RESOLUTION` (one pair
+    each) at every spawn point after `first_spawn`.
     """
     later = table.loc[:, table.columns > first_spawn]
     test, own = later.loc[("test", True)], later.loc[("own train", True)]
     spawns = ", ".join(f"{e:g}" for e in later.columns)
-    high_above = all(compare([h], [lo]) > 0 for h, lo in zip(own.loc["high"], own.loc["low"]))
+    high_above = all(h - lo > rules.BARRIER_RESOLUTION for h, lo in zip(own.loc["high"], own.loc["low"]))
     return (
         f"On test error, every group's barrier at spawn epochs {spawns} is at most {test.max().max():.1%}, and the "
         f"high and low groups differ by at most {(test.loc['high'] - test.loc['low']).abs().max():.1%}. On each "

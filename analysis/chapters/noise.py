@@ -15,10 +15,10 @@ from torch import Tensor
 from analysis import prune, rules
 from analysis.noise import noise_detection_report, noise_offsets
 from analysis.profiles import Profile, Variant
-from analysis.retraining import RandomSubset, full_data, retrain
+from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import compare
+from analysis.statistics import SeedNoise, compare
 
 CLAIMS = ("noise_tail",)
 
@@ -33,7 +33,9 @@ def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str,
       score epoch and the end, and forgetting (end of training);
     - `pruning`: selection, offset, seed, test_acc, train_acc, kept: keeping `study_fraction` pruned
       by highest EL2N, windows skipping the top `offset`, highest GraNd at init, and random
-      (`secondary_seeds` retraining seeds each).
+      (`secondary_seeds` retraining seeds each); and the control, selection `clean`: the same windows
+      on clean labels (clean scores, clean training), so a gain from skipping the noisy tail can be told
+      from the gain skipping the hardest examples brings without noise.
     """
     noise = profile.noise.fraction
     _, is_noisy = profile.data(noise).load("cpu")
@@ -71,6 +73,11 @@ def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str,
     selections.append(({"selection": "random", "offset": np.nan}, RandomSubset(size)))
     pruning = retrain(profile, selections, profile.secondary_seeds, executor, desc="noisy pruning",
                       variant=Variant(label_noise=noise))
+    clean = compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0]
+    control = retrain(profile, [({"selection": "clean", "offset": o}, prune.keep_window(clean, o, size))
+                                for o in noise_offsets(n_noisy, n, size)],
+                      profile.secondary_seeds, executor, desc="clean-label control")
+    pruning = pd.concat([pruning, control], ignore_index=True)
     return {"distributions": distributions, "bins": pd.DataFrame(bins), "detection": pd.DataFrame(detection),
             "pruning": pruning}
 
@@ -87,11 +94,11 @@ def noise_rate(bins: pd.DataFrame) -> float:
     return bins.loc[bins["score"] == "el2n", "noise_rate"].iloc[0]
 
 
-def context(pruning: pd.DataFrame, rate: float, n_train: int) -> str:
+def context(pruning: pd.DataFrame, rate: float, n_train: int, noise: SeedNoise) -> str:
     """What the EL2N windows under noise show beyond the verdict.
 
     Two sentences, each when it holds: accuracy rises with every offset step (more than two offsets),
-    and every window stays below random pruning (`statistics.compare`). Otherwise: the best window's offset.
+    and every window stays below random pruning beyond two standard errors. Otherwise: the best window's offset.
     """
     windows = pruning[pruning["selection"] == "el2n"]
     by_offset = windows.groupby("offset")["test_acc"].mean()
@@ -103,7 +110,7 @@ def context(pruning: pd.DataFrame, rate: float, n_train: int) -> str:
             f"skipped, {by_offset.index[-1] / (rate * n_train):.1f} times the number of noisy examples): past the "
             "noisy tail, skipping the hardest clean examples helps too, as it does without noise on the "
             "sliding-windows page.")
-    if all(compare(windows.loc[windows["offset"] == o, "test_acc"], random_acc) < 0 for o in by_offset.index):
+    if all(compare(windows.loc[windows["offset"] == o, "test_acc"], random_acc, noise) < 0 for o in by_offset.index):
         sentences.append(f"Every EL2N window stays below random pruning ({random_acc.mean():.2%}) beyond two "
                          "standard errors, so the noisy tail is only part of why keeping the highest EL2N hurts at "
                          "this scale.")
@@ -127,11 +134,11 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "score_epoch": f"{profile.score_epoch:g}",
         "study_fraction": f"{profile.study_fraction:.0%}",
         "detection": detect.style.format("{:.2f}", na_rep=""),
-        "context": context(pruning, rate, profile.num_train),
+        "context": context(pruning, rate, profile.num_train, seed_noise(profile)),
         "pruning": prune_table.style.format("{:.2%}"),
         "full": f"{full['test_acc'].mean():.2%}",
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.noise_tail(tables["bins"], tables["pruning"])]
+    return [rules.noise_tail(tables["bins"], tables["pruning"], seed_noise(profile))]

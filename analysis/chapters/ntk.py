@@ -19,6 +19,7 @@ from analysis.store import Result, RunStore, array_digest, config_key
 from analysis.train import load_checkpoint, resolve_device
 
 CLAIMS = ("ntk",)
+KERNEL = "trace over logits"  # which empirical NTK `representation.ntk_gram` computes (part of each kernel's key)
 
 
 def groups(profile: Profile, scores: Tensor) -> list[Tensor]:
@@ -55,7 +56,7 @@ def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
             images = data.normalize(data.train_images[idx.to(device)])
             return Result({"step": step}, {"gram": ntk_gram(network(step), images).numpy()})
 
-        key = {"train": train, "step": step, "examples": array_digest(idx)}
+        key = {"train": train, "step": step, "examples": array_digest(idx), "kernel": KERNEL}
         return torch.as_tensor(store.get_or_compute("ntk", key, compute, device=str(device)).arrays["gram"])
 
     kernels = {e: [gram(profile.step(e), idx) for idx in samples] for e in sorted(profile.ntk.epochs)}

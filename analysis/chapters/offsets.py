@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis import prune, rules
 from analysis.profiles import Profile, Variant
-from analysis.retraining import RandomSubset, full_data, retrain
+from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 
@@ -79,4 +79,4 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.window_cifar10(tables["offsets"], profile.num_train)]
+    return [rules.window_cifar10(tables["offsets"], profile.num_train, seed_noise(profile))]

@@ -19,6 +19,7 @@ from analysis.retraining import (
     full_data,
     method_scores,
     retrain,
+    seed_noise,
     select,
 )
 from analysis.rules import Verdict
@@ -102,5 +103,6 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.cifar10_half(tables["curves"], tables["full"], fraction=HALF),
-            rules.grand_init_beats_random(tables["curves"])]
+    noise = seed_noise(profile)
+    return [rules.cifar10_half(tables["curves"], tables["full"], noise, fraction=HALF),
+            rules.grand_init_beats_random(tables["curves"], noise)]

@@ -12,14 +12,14 @@ import pandas as pd
 
 from analysis import prune, rules
 from analysis.profiles import Profile, Variant
-from analysis.retraining import RandomSubset, retrain
+from analysis.retraining import RandomSubset, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_config, score_runs
-from analysis.statistics import accuracies, compare
+from analysis.statistics import SeedNoise, accuracies, compare
 
 CLAIMS = ("regime",)
 COLUMNS = ["budget_epochs", "fraction", "selection", "seed", "test_acc", "train_acc"]
-OUTCOMES = (("easy wins", -1), ("hard wins", 1), ("within tolerance", 0))  # hard against easy, in the prose's order
+OUTCOMES = (("easy wins", -1), ("hard wins", 1), ("within noise", 0))  # hard against easy, in the prose's order
 
 
 def regime_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
@@ -66,9 +66,9 @@ def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.Data
     return {"sweep": regime_sweep(profile, executor)}
 
 
-def crossings(sweep: pd.DataFrame, fractions) -> dict[float, float | None]:
+def crossings(sweep: pd.DataFrame, fractions, noise: SeedNoise) -> dict[float, float | None]:
     """Per fraction pruned: the budget from which keeping the hardest wins for good (`rules.crossover`)."""
-    return {f: rules.crossover(sweep, f) for f in fractions}
+    return {f: rules.crossover(sweep, f, noise) for f in fractions}
 
 
 def full_train(sweep: pd.DataFrame) -> pd.Series:
@@ -99,8 +99,8 @@ def mean_table(sweep: pd.DataFrame) -> pd.DataFrame:
 def context(sweep: pd.DataFrame, profile: Profile) -> str:
     """The verdict's context: whether easy's lead grows with the budget, how often random beats both ends,
     where CCS beats random, and whether the longest budget still leaves hard behind easy everywhere."""
-    largest = max(profile.regime.fractions)
-    signs = {f: rules.hard_vs_easy(sweep, f) for f in profile.regime.fractions}
+    largest, noise = max(profile.regime.fractions), seed_noise(profile)
+    signs = {f: rules.hard_vs_easy(sweep, f, noise) for f in profile.regime.fractions}
     train, table = full_train(sweep), mean_table(sweep)
 
     def acc(f: float, selection: str, budget: float):
@@ -109,10 +109,10 @@ def context(sweep: pd.DataFrame, profile: Profile) -> str:
     gaps = {f: table.loc[(f, "hard")] - table.loc[(f, "easy")] for f in profile.regime.fractions}
     growing = [f for f, g in gaps.items() if g.iloc[-1] < g.iloc[0] < 0]
     cells = [(f, b) for f in profile.regime.fractions for b in profile.regime.epochs]
-    random_wins = sum(compare(acc(f, "random", b), acc(f, "hard", b)) > 0
-                      and compare(acc(f, "random", b), acc(f, "easy", b)) > 0 for f, b in cells)
+    random_wins = sum(compare(acc(f, "random", b), acc(f, "hard", b), noise) > 0
+                      and compare(acc(f, "random", b), acc(f, "easy", b), noise) > 0 for f, b in cells)
     ccs_wins = [f"{b:g}" for b in profile.regime.epochs
-                if compare(acc(largest, "ccs", b), acc(largest, "random", b)) > 0]
+                if compare(acc(largest, "ccs", b), acc(largest, "random", b), noise) > 0]
     sentences = []
     if growing:
         spans = [f"{100 * gaps[f].iloc[0]:+.1f} to {100 * gaps[f].iloc[-1]:+.1f} points at {f:.0%} pruned"
@@ -132,7 +132,8 @@ def context(sweep: pd.DataFrame, profile: Profile) -> str:
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     sweep = tables["sweep"]
     table = mean_table(sweep)
-    crossing = crossings(sweep, profile.regime.fractions)
+    noise = seed_noise(profile)
+    crossing = crossings(sweep, profile.regime.fractions, noise)
     train = full_train(sweep)
     return {
         "table": table.style.format("{:.2%}").format_index("{:.0%}", level="fraction").format_index("{:g}", axis=1),
@@ -142,7 +143,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "score_seeds": str(score_seeds(profile)),
         "budgets": ", ".join(f"{b:g}" for b in profile.regime.epochs),
         "largest": f"{max(profile.regime.fractions):.0%}",
-        "crossover": "; ".join(crossover_sentence(f, rules.hard_vs_easy(sweep, f), crossing[f])
+        "crossover": "; ".join(crossover_sentence(f, rules.hard_vs_easy(sweep, f, noise), crossing[f])
                                for f in profile.regime.fractions),
         "train_range": f"{train.iloc[0]:.1%} at {train.index[0]:g} epochs to "
                        f"{train.iloc[-1]:.1%} at {train.index[-1]:g} epochs",
@@ -151,4 +152,4 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.regime(tables["sweep"])]
+    return [rules.regime(tables["sweep"], seed_noise(profile))]

@@ -28,16 +28,18 @@ def spearman_matrix(vectors: dict[str, Tensor]) -> pd.DataFrame:
 
 
 def score_agreement(profile: Profile, executor: Executor | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figure 3: Spearman matrix of all scores and epochs, and each single seed against the seed mean
-    (score, epoch, seed, spearman_to_mean)."""
+    """Figure 3: Spearman matrix of all scores and epochs, and each single seed against the mean of the other
+    seeds (score, epoch, seed, spearman_to_mean; leave one out, so a seed is never compared with itself)."""
     vectors, single = {}, []
     for score in ("el2n", "grand"):
         for e in profile.score_epochs.epochs:
             mean, per_seed = compute_scores(profile, score, e, executor=executor)
             vectors[f"{score}@{e:g}"] = mean
+            n = len(per_seed)
             for s, row in enumerate(per_seed):
+                others = (mean * n - row) / (n - 1)
                 single.append({"score": score, "epoch": e, "seed": s,
-                               "spearman_to_mean": spearmanr(row.numpy(), mean.numpy()).statistic})
+                               "spearman_to_mean": spearmanr(row.numpy(), others.numpy()).statistic})
     vectors["forgetting"] = method_scores(profile, "forgetting", executor=executor)
     vectors["input_norm"] = method_scores(profile, "input_norm")
     return spearman_matrix(vectors), pd.DataFrame(single)

@@ -9,10 +9,10 @@ import pandas as pd
 
 from analysis import prune, rules
 from analysis.profiles import Profile
-from analysis.retraining import retrain, select
+from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import compare
+from analysis.statistics import SeedNoise, compare
 
 CLAIMS = ("early",)
 
@@ -37,16 +37,16 @@ def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.Data
     return {"sweep": score_epoch_sweep(profile, executor=executor)}
 
 
-def beating_random(sweep: pd.DataFrame) -> list[str]:
-    """The (score, epoch) subsets that beat random pruning beyond `statistics.tolerance`, as "<score> at epoch <e>"."""
+def beating_random(sweep: pd.DataFrame, noise: SeedNoise) -> list[str]:
+    """The (score, epoch) subsets that beat random pruning beyond two standard errors, as "<score> at epoch <e>"."""
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
     return [f"{s} at epoch {e:g}" for (s, e), g in scored.groupby(["score", "epoch"])
-            if compare(g["test_acc"], rnd["test_acc"]) > 0]
+            if compare(g["test_acc"], rnd["test_acc"], noise) > 0]
 
 
-def context(sweep: pd.DataFrame) -> str:
+def context(sweep: pd.DataFrame, noise: SeedNoise) -> str:
     """The sentence under the table: which subsets beat random pruning, or that none does."""
-    beats = beating_random(sweep)
+    beats = beating_random(sweep, noise)
     return (f"Subsets that beat random pruning beyond two standard errors: {', '.join(beats)}." if beats
             else "No score from any epoch beats random pruning beyond two standard errors here: keeping the "
                  "highest-scoring examples hurts at this scale, for the measured reasons on the "
@@ -62,9 +62,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "table": table.style.format("{:.2%}"),
         "random": f"{rnd['test_acc'].mean():.2%}",
         "fraction": f"{profile.study_fraction:.0%}",
-        "context": context(sweep),
+        "context": context(sweep, seed_noise(profile)),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.early(tables["sweep"], profile.score_epoch)]
+    return [rules.early(tables["sweep"], profile.score_epoch, seed_noise(profile))]

@@ -10,10 +10,10 @@ from scipy.stats import spearmanr
 from analysis import prune, rules
 from analysis.chapters import score_agreement
 from analysis.profiles import Profile
-from analysis.retraining import retrain, select
+from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import compare
+from analysis.statistics import SeedNoise, compare
 
 CLAIMS = ("single_run",)
 SCORE = "grand"  # the score the paper averages in Figure 4
@@ -44,10 +44,11 @@ def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.Data
     return {"seeds": seeds, "single": single, "random": random}
 
 
-def context(seeds: pd.DataFrame, random: pd.DataFrame) -> str:
-    """The sentence after the table: whether every seed count loses to random pruning beyond `statistics.tolerance`."""
+def context(seeds: pd.DataFrame, random: pd.DataFrame, noise: SeedNoise) -> str:
+    """The sentence after the table: whether every seed count loses to random pruning beyond two standard errors."""
     by_count = seeds.groupby("n_seeds")["test_acc"].mean()
-    worse = all(compare(seeds.loc[seeds["n_seeds"] == k, "test_acc"], random["test_acc"]) < 0 for k in by_count.index)
+    worse = all(compare(seeds.loc[seeds["n_seeds"] == k, "test_acc"], random["test_acc"], noise) < 0
+                for k in by_count.index)
     return (
         f"Every GraNd subset here ({by_count.min():.2%} to {by_count.max():.2%}) is worse than random pruning beyond "
         "two standard errors, so more "
@@ -65,9 +66,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "fraction": f"{profile.study_fraction:.0%}",
         "seeds": str(profile.score_seeds),
         "random": f"{random['test_acc'].mean():.2%}",
-        "context": context(seeds, random),
+        "context": context(seeds, random, seed_noise(profile)),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.single_run(tables["single"], tables["seeds"], profile.score_epoch)]
+    return [rules.single_run(tables["single"], tables["seeds"], profile.score_epoch, seed_noise(profile))]

@@ -9,10 +9,10 @@ import pandas as pd
 
 from analysis import prune, rules
 from analysis.profiles import Profile, Variant
-from analysis.retraining import retrain, select
+from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import accuracies, compare
+from analysis.statistics import SeedNoise, accuracies, compare, equivalent
 
 CLAIMS = ("transfer",)
 RANDOM = "random"  # the source name of random pruning
@@ -56,10 +56,10 @@ def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.Data
     return {"runs": runs, "accuracy": acc, "gain": gain}
 
 
-def counts(runs: pd.DataFrame, gain: pd.DataFrame) -> dict[str, int]:
-    """Cells of `gain` (source x target) compared by `statistics.compare`: `cells`, `losses` (cells that lose to
+def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> dict[str, int]:
+    """Cells of `gain` (source x target) compared by `analysis.statistics`: `cells`, `losses` (cells that lose to
     random pruning), `foreign` (cells whose target also scores as a source, other than itself) and `as_own`
-    (foreign cells that prune as well as the target's own scores or better)."""
+    (foreign cells that match the target's own scores, 90% interval within one point, or beat them)."""
     def cell(source: str, target: str) -> np.ndarray:
         return accuracies(runs, source=source, target=target)
 
@@ -67,27 +67,29 @@ def counts(runs: pd.DataFrame, gain: pd.DataFrame) -> dict[str, int]:
     foreign = [(s, t) for s, t in pairs if s != t]  # the target's own scores are the source named like the target
     return {
         "cells": len(pairs),
-        "losses": sum(compare(cell(s, t), cell(RANDOM, t)) < 0 for s, t in pairs),
+        "losses": sum(compare(cell(s, t), cell(RANDOM, t), noise) < 0 for s, t in pairs),
         "foreign": sum(t in gain.index for _, t in foreign),
-        "as_own": sum(compare(cell(s, t), cell(t, t)) >= 0 for s, t in foreign if t in gain.index),
+        "as_own": sum(compare(cell(s, t), cell(t, t), noise) > 0 or equivalent(cell(s, t), cell(t, t), noise)
+                      for s, t in foreign if t in gain.index),
     }
 
 
-def context(runs: pd.DataFrame, gain: pd.DataFrame) -> str:
-    n = counts(runs, gain)
+def context(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> str:
+    n = counts(runs, gain, noise)
     return (
         f"{n['losses']} of {n['cells']} cells lose to random pruning beyond two standard errors (differences from "
         f"{gain.min().min():+.1%} to {gain.max().max():+.1%}). Against the target's own scores instead of random, "
-        f"scores from another source prune as well or better in {n['as_own']} of {n['foreign']} cells.")
+        f"scores from another source match (within a point, at 90% confidence) or beat them in {n['as_own']} of "
+        f"{n['foreign']} cells.")
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     return {
         "table": tables["accuracy"].rename_axis(columns=None).style.format("{:.2%}"),
         "fraction": f"{profile.study_fraction:.0%}",
-        "context": context(tables["runs"], tables["gain"]),
+        "context": context(tables["runs"], tables["gain"], seed_noise(profile)),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.transfer(tables["runs"])]
+    return [rules.transfer(tables["runs"], seed_noise(profile))]

@@ -1,0 +1,70 @@
+"""The regeneration audit: recompute a random sample of a profile's stored training runs with today's code.
+
+A stored result is a reproducibility claim. The audit retrains each sampled run from its stored config,
+with the thread count its provenance records, into a throwaway store, and reports the difference in final
+test accuracy against the profile's single-run seed noise (`retraining.seed_noise`). The same key, threads
+and layout give bitwise the same run, so any difference means today's code computes something else.
+Sampled: runs on the whole training set from scratch (a pruned run's subset is stored only as a digest,
+and an LMC child needs its parent's checkpoint).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from analysis.profiles import Profile
+from analysis.retraining import seed_noise
+from analysis.store import RunStore, config_key, results_root
+from analysis.train import TrainConfig, run_training
+
+COLUMNS = ["run", "model", "seed", "threads", "stored_test_acc", "recomputed_test_acc", "difference",
+           "in_seed_sds", "identical"]
+
+
+def audit(profile: Profile, runs: int, seed: int = 0) -> pd.DataFrame:
+    """Recompute `runs` stored training runs of `profile` drawn at random (with `seed`); one row per run."""
+    store = RunStore(profile.name)
+    candidates = [(c, m) for c, m in store.configs("train") if c["subset"] == "full" and not c["init_from"]]
+    if not candidates:
+        raise ValueError(f"profile {profile.name!r} has no stored full-data runs under {store.root}: run its "
+                         f"pages first (`python -m analysis reproduce --profile {profile.name}`).")
+    picks = sorted(np.random.default_rng(seed).choice(len(candidates), min(runs, len(candidates)), replace=False))
+    sd = seed_noise(profile).sd
+    rows = []
+    threads = torch.get_num_threads()
+    with tempfile.TemporaryDirectory(dir=results_root().parent) as tmp:
+        fresh = RunStore(profile.name, Path(tmp))
+        for i in picks:
+            stored_config, stored = candidates[i]
+            config = TrainConfig.from_key_dict(stored_config)
+            used = stored.get("provenance", {}).get("threads", threads)
+            torch.set_num_threads(used)
+            try:
+                again = run_training(config, fresh).metrics
+            finally:
+                torch.set_num_threads(threads)
+            diff = again["final_test_acc"] - stored["final_test_acc"]
+            rows.append({
+                "run": config_key("train", stored_config), "model": f"{config.model} w{config.width}",
+                "seed": config.seed, "threads": used, "stored_test_acc": stored["final_test_acc"],
+                "recomputed_test_acc": again["final_test_acc"], "difference": diff,
+                "in_seed_sds": diff / sd if sd == sd and sd else float("nan"),
+                "identical": again["test_acc"] == stored["test_acc"] and again["final_train_acc"] == stored[
+                    "final_train_acc"],
+            })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write(table: pd.DataFrame, profile: Profile) -> Path:
+    """Store the audit as `results/<profile>/audit.csv`, atomically."""
+    path = RunStore(profile.name).root / "audit.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    table.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
