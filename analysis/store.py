@@ -104,6 +104,16 @@ class RunStore:
                 config, metrics = (json.loads((folder / f"{name}.json").read_text()) for name in ("config", "metrics"))
                 yield config, metrics
 
+    def drop_dependents(self, key: str) -> list[Path]:
+        """Delete every stored result whose config names result `key` (scores, kernels, children of a run): they
+        were computed from a result that has changed. Returns the folders deleted."""
+        dropped = [folder for folder in sorted(self.root.glob("*/[!.]*"))
+                   if folder.parent.name != "scratch" and (folder / "config.json").exists()
+                   and key in (folder / "config.json").read_text()]
+        for folder in dropped:
+            shutil.rmtree(folder)
+        return dropped
+
     def save(self, kind: str, config: dict, result: Result, replace: bool = False) -> None:
         """Write atomically: a temporary folder renamed into place (over a stored result only if `replace`)."""
         folder = self.path(kind, config)

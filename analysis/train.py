@@ -254,7 +254,8 @@ def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, dev
     """Retrain a stored run whose checkpoints are gone, with the thread count it was made with.
 
     The same key, threads and layout give bitwise the same run; a changed number means today's code
-    computes something else, so it replaces the stored result, with a warning.
+    computes something else, so it replaces the stored result, with a warning, and every result computed
+    from the old one (its scores, kernels, LMC children) is deleted.
     """
     threads = torch.get_num_threads()
     if device.type == "cpu":
@@ -267,9 +268,11 @@ def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, dev
         torch.set_num_threads(threads)
     before, after = stored.metrics.get("final_test_acc"), result.metrics.get("final_test_acc")
     if before != after:
-        warnings.warn(f"run {config_key('train', config.key_dict())} retrained to {after} test accuracy where its "
-                      f"stored result had {before}: today's code computes it differently; the new result "
-                      f"replaces the old", stacklevel=2)
+        key = config_key("train", config.key_dict())
+        dropped = store.drop_dependents(key)
+        warnings.warn(f"run {key} retrained to {after} test accuracy where its stored result had {before}: today's "
+                      f"code computes it differently; the new result replaces the old, and the {len(dropped)} "
+                      "results computed from the old one are deleted, to be recomputed", stacklevel=2)
     return result
 
 
