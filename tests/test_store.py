@@ -54,6 +54,19 @@ def test_forced_recompute_keeps_the_stored_result_until_the_new_one_is_complete(
     assert [c for c, _ in store.configs("train")] == [{"a": 1}]
 
 
+def test_dropping_the_dependents_of_a_changed_result(tmp_path):
+    store = RunStore("unit", tmp_path)
+    parent = config_key("train", {"seed": 0})
+    store.save("train", {"seed": 0}, Result({"acc": 0.5}))
+    store.save("scores", {"train": parent, "score": "el2n"}, Result({}))
+    store.save("train", {"seed": 1, "init_from": f"{parent}@5"}, Result({}))  # a child spawned from it
+    store.save("scores", {"train": config_key("train", {"seed": 2}), "score": "el2n"}, Result({}))
+    dropped = store.drop_dependents(parent)
+    assert len(dropped) == 2
+    assert [c for c, _ in store.configs("scores")] == [{"train": config_key("train", {"seed": 2}), "score": "el2n"}]
+    assert [c for c, _ in store.configs("train")] == [{"seed": 0}]
+
+
 def test_keys_are_stable_and_content_sensitive():
     assert config_key("train", {"b": 1, "a": 2}) == config_key("train", {"a": 2, "b": 1})
     assert config_key("train", {"a": 1}) != config_key("scores", {"a": 1})

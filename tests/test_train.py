@@ -1,5 +1,6 @@
 """Training on real CIFAR-10 at a tiny scale: learning, caching, resuming, and bad input."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from analysis.profiles import get_profile
-from analysis.store import RunStore, config_key
+from analysis.store import Result, RunStore, config_key
 from analysis.train import (
     DataSpec,
     NonFiniteLossError,
@@ -71,6 +72,23 @@ def test_lost_checkpoints_are_retrained_with_the_stored_thread_count(results_dir
     assert again.metrics["provenance"]["threads"] == 1 and torch.get_num_threads() == threads
     for key in ("test_acc", "train_acc_running", "loss_running", "final_train_acc"):
         assert again.metrics[key] == stored.metrics[key]
+
+
+def test_a_retrained_run_that_changed_drops_what_was_computed_from_it(results_dir):
+    config = replace(TINY, steps=20, eval_every=20, save_steps=(0, 20))
+    store = RunStore("unit", results_dir)
+    run_training(config, store)
+    key = config_key("train", config.key_dict())
+    folder = store.path("train", config.key_dict())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["final_test_acc"] += 0.1  # as if an older code had stored another number under this key
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    store.save("scores", {"train": key, "score": "el2n", "step": 20}, Result({}))
+    (store.scratch("train", key) / "step_20.pt").unlink()
+    with pytest.warns(UserWarning, match="results computed from the old one are deleted"):
+        again = run_training(config, store, checkpoints=True)
+    assert again.metrics["final_test_acc"] == pytest.approx(metrics["final_test_acc"] - 0.1)
+    assert list(store.configs("scores")) == []
 
 
 class Killed(Exception):
