@@ -39,13 +39,15 @@ def execute(name: str, profile: str, out_dir: Path, executor: str | None = None)
         str(REPO_ROOT / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=parameters,
         kernel_name="python3", cwd=str(REPO_ROOT / "notebooks"), progress_bar=False,
     )
-    _hide_parameters(tmp)
+    _clean_page(tmp)
     os.replace(tmp, out)  # a page appears only once its notebook ran to the end
     return out
 
 
-def _hide_parameters(path: Path) -> None:
-    """Tag the parameter cells (ours and papermill's injected one) so the page does not show them."""
+def _clean_page(path: Path) -> None:
+    """Make an executed notebook a page to download: parameter cells (ours and papermill's injected one) tagged
+    so the page does not show them, stderr (warnings, progress bars) dropped, and this machine's paths made
+    relative to the repository."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -53,6 +55,13 @@ def _hide_parameters(path: Path) -> None:
         tags = cell.metadata.get("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = [*tags, "remove-cell"]
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    meta = nb.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        if key in meta:
+            meta[key] = str(Path(meta[key]).relative_to(REPO_ROOT)) if Path(meta[key]).is_relative_to(
+                REPO_ROOT) else Path(meta[key]).name
     nbformat.write(nb, path)
 
 

@@ -32,6 +32,25 @@ def test_glued_text_renders_exactly_as_given(text):
     assert format_plain_text(plain, "") == text  # what {glue:text} puts in the page
 
 
+def test_a_page_to_download_holds_no_warnings_progress_bars_or_machine_paths(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("page = chapter.page('galleries')", metadata={"tags": ["hide-input"]})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=f"{REPO}/.venv/tqdm/auto.py: TqdmWarning"),
+                    nbformat.v4.new_output("stream", name="stdout", text="kept")]
+    nb.cells = [nbformat.v4.new_code_cell("PROFILE = 'smoke'", metadata={"tags": ["parameters"]}), cell]
+    nb.metadata["papermill"] = {"input_path": str(REPO / "notebooks" / "galleries.ipynb"),
+                                "output_path": "/elsewhere/book/.galleries.running.ipynb"}
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    reproduce._clean_page(path)
+    text = path.read_text()
+    assert str(REPO) not in text and "/elsewhere" not in text and "TqdmWarning" not in text
+    cleaned = nbformat.read(path, as_version=4)
+    assert "remove-cell" in cleaned.cells[0].metadata["tags"]
+    assert [o["text"] for o in cleaned.cells[1].outputs] == ["kept"]
+    assert cleaned.metadata["papermill"]["input_path"] == "notebooks/galleries.ipynb"
+
+
 @pytest.mark.book
 def test_book_builds_at_smoke(tmp_path, monkeypatch, capfd):
     # the kernels import `analysis` from the repository even where it is not installed
