@@ -15,6 +15,7 @@ import multiprocessing as mp
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -88,7 +89,12 @@ class InProcessExecutor(Executor):
 
 
 def _init_worker(queue, threads: int) -> None:
-    """Process-pool initializer: one GPU of this worker's own, or its share of the CPU cores."""
+    """Process-pool initializer: one GPU of this worker's own, or its share of the CPU cores.
+
+    Workers ignore SIGINT: a notebook kernel's shutdown interrupts its whole process group, and the pool
+    itself stops its workers, so an interrupt would only print a KeyboardInterrupt traceback per worker.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gpu = queue.get()
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
