@@ -107,35 +107,46 @@ def image_grid(images: np.ndarray, titles: list[str], ncols: int, row_labels: li
     return fig
 
 
-def budget_panels(sweep: pd.DataFrame, train: pd.Series, crossings: dict[float, float | None]) -> Figure:
-    """The regime page's figure, one panel per fraction pruned (the keys of `crossings`, ascending).
+REGIME_AXES = {"size": ("training-set size (images, before pruning)", "{x:,.0f}", "by data size"),
+               "budget_epochs": ("training budget (epochs)", "{x:g}", "by training budget")}
 
-    Each panel: test accuracy of every selection of `sweep` (budget_epochs, fraction, selection, seed,
-    test_acc) against the training budget on a log axis, the full-data runs (fraction 0), their train
-    accuracy `train` (mean per budget) on a right axis, and a dotted line at the budget from which keeping
-    the hardest wins for good (`crossings[fraction]`; none where it is None).
-    """
+
+def crossing_panel(ax: Axes, sweep: pd.DataFrame, axis: str, fraction: float, crossing: float | None) -> None:
+    """Test accuracy of every selection of `sweep` (`axis`, fraction, selection, seed, test_acc) at `fraction`
+    pruned and of the full-data runs (fraction 0) against `axis` on a log scale, with a dotted line at the value
+    from which keeping the hardest wins for good (`crossing`; none where it is None)."""
     from matplotlib.ticker import NullFormatter, StrMethodFormatter
 
-    fig, axes = figure(ncols=len(crossings), height=4.6, sharey=True)
-    full = sweep[sweep["selection"] == "full"]
-    budgets = sorted(sweep["budget_epochs"].unique())
-    for ax, f in zip(axes, sorted(crossings)):
-        band(ax, sweep[sweep["fraction"] == f], "budget_epochs", "test_acc", hue="selection")
-        band(ax, full, "budget_epochs", "test_acc", label="full", marker="s")
+    band(ax, sweep[sweep["fraction"] == fraction], axis, "test_acc", hue="selection")
+    band(ax, sweep[sweep["selection"] == "full"], axis, "test_acc", label="full", marker="s")
+    if crossing is not None:
+        ax.axvline(crossing, color="#999999", lw=1, ls=":")
+    label, ticks, by = REGIME_AXES[axis]
+    ax.set(xscale="log", xlabel=label, ylabel="test accuracy", title=f"{fraction:.0%} pruned, {by}")
+    ax.set_xticks(sorted(sweep[axis].unique()))
+    ax.xaxis.set_major_formatter(StrMethodFormatter(ticks))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    percent_axis(ax)
+
+
+def regime_panels(sizes: pd.DataFrame, size_crossings: dict[float, float | None], budgets: pd.DataFrame,
+                  train: pd.Series, budget_crossings: dict[float, float | None]) -> Figure:
+    """The regime page's figure: one panel per fraction pruned of the size sweep `sizes` (the keys of
+    `size_crossings`), then one per fraction of the budget sweep `budgets` (the keys of `budget_crossings`),
+    each a `crossing_panel`; the budget panels add the full data's train accuracy `train` (mean per budget) on a
+    right axis.
+    """
+    fig, axes = figure(ncols=len(size_crossings) + len(budget_crossings), height=4.6)
+    for ax, f in zip(axes, sorted(size_crossings)):
+        crossing_panel(ax, sizes, "size", f, size_crossings[f])
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    for ax, f in zip(axes[len(size_crossings):], sorted(budget_crossings)):
+        crossing_panel(ax, budgets, "budget_epochs", f, budget_crossings[f])
         right = ax.twinx()
         right.plot(train.index, train.values, ls="--", color="#444444", label="full data: train accuracy")
         right.set(ylabel="full-data train accuracy", ylim=(0, 1.02))
         right.grid(False)
         percent_axis(right)
-        if crossings[f] is not None:
-            ax.axvline(crossings[f], color="#999999", lw=1, ls=":")
-        ax.set(xscale="log", xlabel="training budget (epochs)", ylabel="test accuracy", title=f"{f:.0%} pruned")
-        ax.set_xticks(budgets)
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        percent_axis(ax)
-        ax.tick_params(labelleft=True)  # each panel has its own right axis: label both left axes
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
         ax.legend(handles=handles, fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     return fig

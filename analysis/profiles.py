@@ -73,8 +73,9 @@ class Offsets:
 
 @dataclass(frozen=True)
 class Regime:
-    epochs: tuple[float, ...]  # training budgets
-    fractions: tuple[float, ...]  # fractions pruned
+    sizes: tuple[int, ...]  # training images per class of the data-size sweep (class-balanced; 0: the whole set)
+    epochs: tuple[float, ...]  # training budgets of the budget sweep
+    fractions: tuple[float, ...]  # fractions pruned in the budget sweep (the size sweep prunes `study_fraction`)
     ccs_hard_cut: float  # share of the hardest examples CCS drops first
 
 
@@ -167,6 +168,15 @@ class Profile:
         )
         return config if variant.weight_decay is None else replace(config, weight_decay=variant.weight_decay)
 
+    def at_size(self, per_class: int) -> Profile:
+        """This profile on a class-balanced training set of `per_class` images per class (0: the whole set),
+        with its network, recipe and epochs: a smaller set trains proportionally fewer steps."""
+        available = TRAIN_SIZES[self.dataset] // NUM_CLASSES[self.dataset]
+        if not 0 <= per_class < available:
+            raise ValueError(f"{per_class:,} training images per class is not a smaller subset of {self.dataset} "
+                             f"({available:,} per class): choose fewer, or 0 for the whole training set.")
+        return replace(self, train_per_class=per_class)
+
     def on(self, dataset: str) -> Profile:
         """This profile for another dataset of `extra_setups` (the paper's model and batch size for it)."""
         for name, model, batch in self.extra_setups:
@@ -204,7 +214,8 @@ PAPER = Profile(
     noise=Noise(fraction=0.1),  # Sec. 5: 10% of labels randomised
     # Fig. 5: subsets of 40% of CIFAR-10
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)),
-    regime=Regime(epochs=(10, 25, 50, 100, 200), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
+    # a tenth of CIFAR-10 to all of it (5,000 to 50,000 images)
+    regime=Regime(sizes=(500, 1000, 2500, 0), epochs=(10, 25, 50, 100, 200), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     # Fig. 6: barriers fall over the first tens of epochs
     lmc=Lmc(spawn_epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30), group_fraction=0.1, points=11),
     ntk=Ntk(groups=5, per_group=100, epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30, 40, 60, 80, 100, 150, 200)),
@@ -251,7 +262,8 @@ SCARCE = Profile(
     transfer=Transfer(models=(("resnet18", 8), ("vgg11", 16))),
     noise=Noise(fraction=0.1),
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.02, 0.1, 0.2, 0.4)),
-    regime=Regime(epochs=(9, 18, 35, 70), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
+    # its own 2,500 images between 1,000 and 5,000: the largest run takes ~7 min (twice its own)
+    regime=Regime(sizes=(100, 250, 500), epochs=(9, 18, 35, 70), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     lmc=Lmc(spawn_epochs=(0, 2, 7), group_fraction=0.3, points=7),
     ntk=Ntk(groups=5, per_group=40, epochs=(0, 1, 3, 7, 14, 35, 70)),
 )
@@ -315,7 +327,9 @@ LAPTOP = Profile(
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
     noise=Noise(fraction=0.1),
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.02, 0.05, 0.1, 0.2)),
-    regime=Regime(epochs=(_E / 4, _E / 2, _E), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
+    # 2,500 to 50,000 images (the whole set reuses the protocol's runs). Budgets trimmed from (2.5, 5, 10) epochs to
+    # two: the book is over its 12-hour budget, and the data size is the axis Sorscher et al. vary.
+    regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 2, _E), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     # the paper's spawn points span 0-15% of training
     lmc=Lmc(spawn_epochs=(0, _E / 20, _E / 10, _E / 5), group_fraction=0.1, points=7),
     # evenly spaced, so each velocity is over the same gap
@@ -346,7 +360,7 @@ SMOKE = Profile(
     transfer=Transfer(models=(("resnet18", 4), ("vgg11", 8))),
     noise=Noise(fraction=0.1),
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.2)),
-    regime=Regime(epochs=(2.5, 5), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
+    regime=Regime(sizes=(50, 100), epochs=(2.5, 5), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     lmc=Lmc(spawn_epochs=(0, 0.5), group_fraction=0.2, points=3),
     ntk=Ntk(groups=2, per_group=8, epochs=(0, 0.5, 5)),
 )

@@ -278,48 +278,52 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, noise: SeedNoise) -> V
     )
 
 
-def hard_vs_easy(sweep: pd.DataFrame, fraction: float, noise: SeedNoise) -> pd.Series:
-    """Per budget (epochs, ascending): +1 where keeping the hardest beats keeping the easiest at `fraction`
-    pruned beyond two standard errors, -1 where it loses, 0 within them. `sweep` is the regime page's table."""
-    budgets = sorted(sweep.loc[sweep["fraction"] == fraction, "budget_epochs"].unique())
-    signs = [compare(accuracies(sweep, budget_epochs=b, fraction=fraction, selection="hard"),
-                     accuracies(sweep, budget_epochs=b, fraction=fraction, selection="easy"), noise) for b in budgets]
-    return pd.Series(signs, index=pd.Index(budgets, dtype=float, name="budget_epochs"), dtype=int)
+def hard_vs_easy(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> pd.Series:
+    """Per value of `axis` (ascending; index named `axis`): +1 where keeping the hardest beats keeping the easiest
+    at `fraction` pruned beyond two standard errors, -1 where it loses, 0 within them. `sweep` is one of the regime
+    page's tables; `axis` its column varied (`size` in training images, or `budget_epochs`)."""
+    points = sorted(sweep.loc[sweep["fraction"] == fraction, axis].unique())
+    signs = [compare(accuracies(sweep, **{axis: x}, fraction=fraction, selection="hard"),
+                     accuracies(sweep, **{axis: x}, fraction=fraction, selection="easy"), noise) for x in points]
+    return pd.Series(signs, index=pd.Index(points, dtype=float, name=axis), dtype=int)
 
 
-def crossover(sweep: pd.DataFrame, fraction: float, noise: SeedNoise) -> float | None:
-    """The smallest budget (epochs) from which keeping the hardest beats keeping the easiest at `fraction`
-    pruned at every longer budget too, or None if it does not win at the longest."""
+def crossover(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> float | None:
+    """The smallest value of `axis` from which keeping the hardest beats keeping the easiest at `fraction` pruned
+    at every larger value too (`hard_vs_easy`), or None if it does not win at the largest."""
     start = None
-    for budget, won in hard_vs_easy(sweep, fraction, noise)[::-1].items():
+    for x, won in hard_vs_easy(sweep, fraction, noise, axis)[::-1].items():
         if won <= 0:
             break
-        start = float(budget)
+        start = float(x)
     return start
 
 
-def regime(sweep: pd.DataFrame, noise: SeedNoise, fraction: float | None = None) -> Verdict:
-    """Claim regime (Sorscher et al. 2022, not the paper's): easy wins at the shortest budget, hard at the longest.
+def regime(sizes: pd.DataFrame, noise: SeedNoise, fraction: float | None = None) -> Verdict:
+    """Claim regime (Sorscher et al. 2022, not the paper's): easy wins at the smallest training set, hard at the
+    largest.
 
-    `sweep` is the regime page's table; compared at `fraction` pruned (default: the largest).
+    `sizes` is the regime page's data-size table (`size`: training images before pruning); compared at
+    `fraction` pruned (default: the largest).
     """
-    f = float(sweep.loc[sweep["selection"] != "full", "fraction"].max()) if fraction is None else fraction
-    budgets = sorted(sweep.loc[sweep["fraction"] == f, "budget_epochs"].unique())
-    short, long = budgets[0], budgets[-1]
+    f = float(sizes.loc[sizes["selection"] != "full", "fraction"].max()) if fraction is None else fraction
+    points = sorted(sizes.loc[sizes["fraction"] == f, "size"].unique())
+    small, large = points[0], points[-1]
 
-    def arm(budget: float, selection: str):
-        return accuracies(sweep, budget_epochs=budget, fraction=f, selection=selection)
+    def arm(size: int, selection: str):
+        return accuracies(sizes, size=size, fraction=f, selection=selection)
 
-    def gap(budget: float) -> float:
-        return float(arm(budget, "hard").mean() - arm(budget, "easy").mean())
+    def gap(size: int) -> float:
+        return float(arm(size, "hard").mean() - arm(size, "easy").mean())
 
-    held = [beats(arm(short, "easy"), arm(short, "hard"), noise), beats(arm(long, "hard"), arm(long, "easy"), noise)]
+    held = [beats(arm(small, "easy"), arm(small, "hard"), noise), beats(arm(large, "hard"), arm(large, "easy"), noise)]
     return Verdict(
         "regime", "regime",
-        f"{f:.0%} pruned, hard minus easy: {gap(short):+.2%} at {short:g} epochs, {gap(long):+.2%} at "
-        f"{long:g} epochs", "not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is "
-        "scarce, the hardest when it is abundant (curves only)", tally(held),
-        "Easy must beat hard at the shortest budget and hard beat easy at the longest, beyond two standard errors.",
+        f"{f:.0%} pruned, hard minus easy: {gap(small):+.2%} at {small:,.0f} training images, {gap(large):+.2%} at "
+        f"{large:,.0f}", "not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is scarce, the "
+        "hardest when it is abundant (curves only)", tally(held),
+        "Easy must beat hard on the smallest training set and hard beat easy on the largest, beyond two standard "
+        "errors.",
     )
 
 

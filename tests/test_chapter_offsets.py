@@ -27,7 +27,7 @@ def sweep(windows: dict[int, list[float]], random: tuple[float, ...] = (0.5,)) -
 RISES = ("Accuracy rises with every step of the offset, from 60.00% for the hardest window to 63.00% for the last "
          "one tested ({} skipped): here the hardest examples hurt wherever the window starts, so the best window is "
          "the easiest one tested, not one that skips a small tail. That is what a data-scarce regime predicts "
-         "(Sorscher et al., 2022); the regime page tests it by varying the training budget.")
+         "(Sorscher et al., 2022); the regime page tests it by varying the amount of data.")
 
 
 def test_context_rising_over_more_than_two_offsets():

@@ -70,3 +70,32 @@ def test_laptop_profile_keeps_the_criterion_fixed_before_calibration():
     assert set(kirsch) <= set(LAPTOP.pruning_curves.fractions)
     gaps = {round(b - a, 9) for a, b in zip(LAPTOP.ntk.epochs, LAPTOP.ntk.epochs[1:])}
     assert len(gaps) == 1  # kernel velocities over equal gaps
+
+
+@pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
+def test_regime_sizes_are_class_balanced_subsets_that_include_the_profiles_own_set(profile):
+    sizes = profile.regime.sizes
+    assert len(sizes) >= 2 and len(set(sizes)) == len(sizes) and profile.train_per_class in sizes
+    for per_class in sizes:
+        sized = profile.at_size(per_class)
+        assert sized.data().train_per_class == per_class and sized.epochs == profile.epochs
+        assert sized.num_train == (per_class * 10 if per_class else 50_000)
+        # the score run of that size keeps the checkpoint its EL2N is read at (10% of its budget)
+        assert sized.step(sized.epochs / 10) in sized.train_config(0, save_epochs=(sized.epochs / 10,)).save_steps
+        assert sized.steps_per_epoch >= 1
+
+
+def test_laptop_regime_spans_2500_images_to_the_whole_set_at_fewer_steps_for_smaller_sets():
+    sized = [LAPTOP.at_size(s) for s in LAPTOP.regime.sizes]
+    assert [p.num_train for p in sized] == [2_500, 10_000, 25_000, 50_000]
+    assert [p.steps for p in sized] == [90, 390, 970, 1_950]  # 10 epochs of each set, batch 256
+    assert LAPTOP.at_size(0) == LAPTOP and SCARCE.at_size(250) == SCARCE  # the profile's own runs
+
+
+@pytest.mark.parametrize("per_class", [5_000, 6_000, -1])
+def test_a_size_beyond_the_dataset_says_what_to_do(per_class):
+    with pytest.raises(ValueError, match="choose fewer, or 0 for the whole training set") as error:
+        LAPTOP.at_size(per_class)
+    assert "\n" not in str(error.value) and "5,000 per class" in str(error.value)
+    with pytest.raises(ValueError, match=r"cifar100 \(500 per class\)"):
+        PAPER.on("cifar100").at_size(1_000)

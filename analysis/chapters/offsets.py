@@ -56,7 +56,7 @@ def context(offsets: pd.DataFrame, n_train: int) -> str:
                 f"{means.iloc[-1]:.2%} for the last one tested ({means.index[-1]:,.0f} skipped): here the hardest "
                 "examples hurt wherever the window starts, so the best window is the easiest one tested, not one "
                 "that skips a small tail. That is what a data-scarce regime predicts (Sorscher et al., 2022); the "
-                "regime page tests it by varying the training budget.")
+                "regime page tests it by varying the amount of data.")
     return f"The best window skips the top {means.idxmax():,.0f} examples ({means.idxmax() / n_train:.1%})."
 
 

@@ -98,6 +98,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "regime": ("a data-scarce regime, where Sorscher et al. (2022) predict that keeping the hardest examples "
                    "helps less than keeping the easiest" if profile.train_per_class else
                    "the paper's full training set"),
+        "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
     }
 

@@ -1,7 +1,13 @@
-"""Hard or easy examples by training budget (Sorscher et al., NeurIPS 2022): where does keeping the hardest win?
+"""Hard or easy examples by the amount of data (Sorscher et al., NeurIPS 2022), and by the training budget.
 
-For each budget, EL2N comes from score runs of that budget (scored at 10% of it, as the paper's
-epoch 20 of 200), and every pruned run trains for that same budget.
+Data size, the axis Sorscher et al. vary: class-balanced training sets of `Regime.sizes` images per class at the
+profile's network and recipe (`Profile.at_size`). Step budget: each size's full-data runs train the profile's
+number of epochs over their own set, so a set of s images per class trains about s * classes / N of the whole
+set's steps; each pruned run trains its size's full-data steps (the paper's rule). Each size has its own score
+runs; its EL2N is their seed mean at 10% of that budget, and `study_fraction` is pruned.
+
+Training budget, the second panel: for each budget, EL2N comes from score runs of that budget (scored at 10% of
+it, as the paper's epoch 20 of 200), and every pruned run trains for that same budget.
 """
 
 from __future__ import annotations
@@ -18,27 +24,64 @@ from analysis.score_runs import compute_scores, score_run_config, score_runs
 from analysis.statistics import SeedNoise, accuracies, compare
 
 CLAIMS = ("regime",)
-COLUMNS = ["budget_epochs", "fraction", "selection", "seed", "test_acc", "train_acc"]
+SIZE, BUDGET = "size", "budget_epochs"  # the axes: training images before pruning; training budget in epochs
+SIZE_COLUMNS = [SIZE, "fraction", "selection", "seed", "test_acc", "train_acc"]
+BUDGET_COLUMNS = [BUDGET, "fraction", "selection", "seed", "test_acc", "train_acc"]
+UNITS = {SIZE: "images", BUDGET: "epochs"}
+LAST = {SIZE: "the largest size", BUDGET: "the longest budget"}
 OUTCOMES = (("easy wins", -1), ("hard wins", 1), ("within noise", 0))  # hard against easy, in the prose's order
 
 
-def regime_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def score_seeds(profile: Profile) -> int:
+    """Score runs per size and per budget (their seed mean is the EL2N each prunes by)."""
+    return min(2, profile.score_seeds)
+
+
+def full_runs(axis: str, points: list[float], seeds: int, metrics: list[dict]) -> pd.DataFrame:
+    """The score runs as full-data rows (fraction 0): `seeds` runs per point of `axis`, `metrics` in that order."""
+    return pd.DataFrame({axis: [x for x in points for _ in range(seeds)], "fraction": 0.0, "selection": "full",
+                         "seed": [s for _ in points for s in range(seeds)],
+                         "test_acc": [m["final_test_acc"] for m in metrics],
+                         "train_acc": [m["final_train_acc"] for m in metrics]})
+
+
+def sized(profile: Profile) -> list[Profile]:
+    """The profile at each training-set size of the size sweep (`Profile.at_size`), smallest first."""
+    return sorted((profile.at_size(s) for s in profile.regime.sizes), key=lambda p: p.num_train)
+
+
+def size_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+    """Accuracy of keep-hardest, keep-easiest and random at `study_fraction` pruned, per training-set size.
+
+    Rows: size (training images before pruning), fraction (pruned; 0 for the full-data runs), selection in
+    {hard, easy, random, full}, seed, test_acc, train_acc. Pruned subsets train with `secondary_seeds` seeds
+    for their size's full-data steps; the full-data rows are that size's score runs.
+    """
+    seeds, f, profiles = score_seeds(profile), profile.study_fraction, sized(profile)
+    metrics = score_runs(profile, [score_run_config(p, s) for p in profiles for s in range(seeds)], executor)
+    frames = [full_runs(SIZE, [p.num_train for p in profiles], seeds, metrics)]
+    for p in profiles:
+        scores = compute_scores(p, "el2n", p.epochs / 10, seeds, executor=executor)[0]
+        selections = [({"selection": "hard"}, prune.keep_hardest(scores, f)),
+                      ({"selection": "easy"}, prune.keep_easiest(scores, f)),
+                      ({"selection": "random"}, RandomSubset(prune.kept_size(p.num_train, f)))]
+        df = retrain(p, selections, profile.secondary_seeds, executor, desc=f"regime {p.num_train:,} images")
+        frames.append(df.assign(**{SIZE: p.num_train, "fraction": f}))
+    return pd.concat(frames, ignore_index=True)[SIZE_COLUMNS]
+
+
+def budget_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
     """Accuracy of keep-hardest, keep-easiest, random (and CCS at the largest fraction) per budget and fraction.
 
     Rows: budget_epochs, fraction (pruned; 0 for the full-data runs), selection in {hard, easy,
     random, ccs, full}, seed, test_acc, train_acc (final, on the run's own training examples).
     Pruned subsets train with `secondary_seeds` seeds; the full-data rows are the score runs.
     """
-    seeds = score_seeds(profile)
-    configs = {b: [score_run_config(profile, s, Variant(epochs=b)) for s in range(seeds)]
-               for b in profile.regime.epochs}
-    metrics = score_runs(profile, [c for cs in configs.values() for c in cs], executor)
-    frames = [pd.DataFrame({"budget_epochs": [b for b in configs for _ in configs[b]], "fraction": 0.0,
-                            "selection": "full", "seed": [s for b in configs for s in range(len(configs[b]))],
-                            "test_acc": [m["final_test_acc"] for m in metrics],
-                            "train_acc": [m["final_train_acc"] for m in metrics]})]
+    seeds, budgets = score_seeds(profile), list(profile.regime.epochs)
+    configs = [score_run_config(profile, s, Variant(epochs=b)) for b in budgets for s in range(seeds)]
+    frames = [full_runs(BUDGET, budgets, seeds, score_runs(profile, configs, executor))]
     n, largest = profile.num_train, max(profile.regime.fractions)
-    for budget in profile.regime.epochs:
+    for budget in budgets:
         scores = compute_scores(profile, "el2n", budget / 10, seeds, variant=Variant(epochs=budget),
                                 executor=executor)[0]
         selections = []
@@ -52,74 +95,97 @@ def regime_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataF
                                    prune.ccs(scores, size, profile.regime.ccs_hard_cut)))
         df = retrain(profile, selections, profile.secondary_seeds, executor, desc=f"regime {budget:g} epochs",
                      variant=Variant(epochs=budget))
-        frames.append(df.assign(budget_epochs=budget))
-    return pd.concat(frames, ignore_index=True)[COLUMNS]
-
-
-def score_seeds(profile: Profile) -> int:
-    """Score runs per budget (their seed mean is the EL2N each budget prunes by)."""
-    return min(2, profile.score_seeds)
+        frames.append(df.assign(**{BUDGET: budget}))
+    return pd.concat(frames, ignore_index=True)[BUDGET_COLUMNS]
 
 
 def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `sweep` (budget_epochs, fraction, selection, seed, test_acc, train_acc; see `regime_sweep`)."""
-    return {"sweep": regime_sweep(profile, executor)}
+    """Tables: `sizes` (see `size_sweep`) and `budgets` (see `budget_sweep`)."""
+    return {"sizes": size_sweep(profile, executor), "budgets": budget_sweep(profile, executor)}
 
 
-def crossings(sweep: pd.DataFrame, fractions, noise: SeedNoise) -> dict[float, float | None]:
-    """Per fraction pruned: the budget from which keeping the hardest wins for good (`rules.crossover`)."""
-    return {f: rules.crossover(sweep, f, noise) for f in fractions}
+def crossings(sweep: pd.DataFrame, fractions, noise: SeedNoise, axis: str) -> dict[float, float | None]:
+    """Per fraction pruned: the value of `axis` from which keeping the hardest wins for good (`rules.crossover`)."""
+    return {f: rules.crossover(sweep, f, noise, axis) for f in fractions}
 
 
-def full_train(sweep: pd.DataFrame) -> pd.Series:
-    """The full-data runs' mean train accuracy per budget (ascending)."""
-    return sweep[sweep["selection"] == "full"].groupby("budget_epochs")["train_acc"].mean()
+def full_mean(sweep: pd.DataFrame, axis: str, column: str = "train_acc") -> pd.Series:
+    """The full-data runs' mean `column` per value of `axis` (ascending)."""
+    return sweep[sweep["selection"] == "full"].groupby(axis)[column].mean()
 
 
-def budgets_where(signs: pd.Series, sign: int) -> str:
-    """The budgets (epochs) at which hard against easy has `sign`, as '2.5, 5' ('' if none)."""
-    return ", ".join(f"{b:g}" for b in signs.index[signs == sign])
+def point(value: float, axis: str) -> str:
+    """A value of `axis` as the prose writes it: '2,500' (images) or '2.5' (epochs)."""
+    return f"{value:,.0f}" if axis == SIZE else f"{value:g}"
+
+
+def listing(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c' ('' for none)."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def where(signs: pd.Series, sign: int) -> str:
+    """The values of the axis (`signs.index.name`) at which hard against easy has `sign`, as '2,500 and 10,000'
+    ('' if none)."""
+    return listing([point(x, signs.index.name) for x in signs.index[signs == sign]])
 
 
 def crossover_sentence(fraction: float, signs: pd.Series, crossing: float | None) -> str:
-    """Hard against easy at one fraction pruned, in words: who wins at which budgets, and from where hard wins."""
-    outcomes = ", ".join(f"{who} at {budgets_where(signs, sign)} epochs" for who, sign in OUTCOMES
-                         if budgets_where(signs, sign))
+    """Hard against easy at one fraction pruned, in words: who wins where on the axis (`signs.index.name`), and from
+    where hard wins."""
+    axis = signs.index.name
+    outcomes = ", ".join(f"{who} at {where(signs, sign)} {UNITS[axis]}" for who, sign in OUTCOMES
+                         if where(signs, sign))
     return (f"{fraction:.0%} pruned: " + outcomes
-            + (f", so hard wins from {crossing:g} epochs on" if crossing is not None
-               else ", so hard does not win at the longest budget"))
+            + (f", so hard wins from {point(crossing, axis)} {UNITS[axis]} on" if crossing is not None
+               else f", so hard does not win at {LAST[axis]}"))
 
 
-def mean_table(sweep: pd.DataFrame) -> pd.DataFrame:
-    """Mean test accuracy, rows (fraction, selection), columns budget_epochs."""
-    return sweep.pivot_table(index=["fraction", "selection"], columns="budget_epochs", values="test_acc",
-                             aggfunc="mean")
+def random_wins(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> list[float]:
+    """The values of `axis` at which random pruning beats both keeping the hardest and the easiest at `fraction`."""
+    def acc(x: float, selection: str):
+        return accuracies(sweep, **{axis: x}, fraction=fraction, selection=selection)
+
+    points = sorted(sweep.loc[sweep["fraction"] == fraction, axis].unique())
+    return [x for x in points if compare(acc(x, "random"), acc(x, "hard"), noise) > 0
+            and compare(acc(x, "random"), acc(x, "easy"), noise) > 0]
 
 
-def context(sweep: pd.DataFrame, profile: Profile) -> str:
-    """The verdict's context: whether easy's lead grows with the budget, how often random beats both ends,
+def mean_table(sweep: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """Mean test accuracy, rows (fraction, selection), columns the values of `axis`."""
+    return sweep.pivot_table(index=["fraction", "selection"], columns=axis, values="test_acc", aggfunc="mean")
+
+
+def size_context(sizes: pd.DataFrame, fraction: float, noise: SeedNoise) -> str:
+    """Where random pruning beats both ends of the ranking in the size sweep."""
+    wins = [point(x, SIZE) for x in random_wins(sizes, fraction, noise, SIZE)]
+    return (f"At {fraction:.0%} pruned, random pruning beats both the hardest and the easiest subset at "
+            + (f"{listing(wins)} images." if wins else "no size."))
+
+
+def budget_context(sweep: pd.DataFrame, profile: Profile) -> str:
+    """The budget sweep in words: whether easy's lead grows with the budget, how often random beats both ends,
     where CCS beats random, and whether the longest budget still leaves hard behind easy everywhere."""
     largest, noise = max(profile.regime.fractions), seed_noise(profile)
-    signs = {f: rules.hard_vs_easy(sweep, f, noise) for f in profile.regime.fractions}
-    train, table = full_train(sweep), mean_table(sweep)
-
-    def acc(f: float, selection: str, budget: float):
-        return accuracies(sweep, fraction=f, selection=selection, budget_epochs=budget)
+    signs = {f: rules.hard_vs_easy(sweep, f, noise, BUDGET) for f in profile.regime.fractions}
+    train, table = full_mean(sweep, BUDGET), mean_table(sweep, BUDGET)
 
     gaps = {f: table.loc[(f, "hard")] - table.loc[(f, "easy")] for f in profile.regime.fractions}
     growing = [f for f, g in gaps.items() if g.iloc[-1] < g.iloc[0] < 0]
-    cells = [(f, b) for f in profile.regime.fractions for b in profile.regime.epochs]
-    random_wins = sum(compare(acc(f, "random", b), acc(f, "hard", b), noise) > 0
-                      and compare(acc(f, "random", b), acc(f, "easy", b), noise) > 0 for f, b in cells)
+    cells = len(profile.regime.fractions) * len(profile.regime.epochs)
+    random = sum(len(random_wins(sweep, f, noise, BUDGET)) for f in profile.regime.fractions)
     ccs_wins = [f"{b:g}" for b in profile.regime.epochs
-                if compare(acc(largest, "ccs", b), acc(largest, "random", b), noise) > 0]
+                if compare(accuracies(sweep, fraction=largest, selection="ccs", budget_epochs=b),
+                           accuracies(sweep, fraction=largest, selection="random", budget_epochs=b), noise) > 0]
     sentences = []
     if growing:
         spans = [f"{100 * gaps[f].iloc[0]:+.1f} to {100 * gaps[f].iloc[-1]:+.1f} points at {f:.0%} pruned"
                  for f in growing]
         sentences.append(f"Easy's lead over hard grows with the budget instead of shrinking: hard minus easy goes "
                          f"from {' and '.join(spans)}.")
-    sentences.append(f"Random pruning beats both the hardest and the easiest subset in {random_wins} of {len(cells)} "
+    sentences.append(f"Random pruning beats both the hardest and the easiest subset in {random} of {cells} "
                      f"fraction-budget cells; at {largest:.0%} pruned, CCS beats random at "
                      + (f"{', '.join(ccs_wins)} epochs." if ccs_wins else "no budget."))
     if all(s.iloc[-1] < 0 for s in signs.values()):
@@ -130,26 +196,36 @@ def context(sweep: pd.DataFrame, profile: Profile) -> str:
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
-    sweep = tables["sweep"]
-    table = mean_table(sweep)
-    noise = seed_noise(profile)
-    crossing = crossings(sweep, profile.regime.fractions, noise)
-    train = full_train(sweep)
+    sizes, budgets = tables["sizes"], tables["budgets"]
+    noise, f = seed_noise(profile), profile.study_fraction
+    crossing = crossings(budgets, profile.regime.fractions, noise, BUDGET)
+    full, train = full_mean(sizes, SIZE, "test_acc"), full_mean(budgets, BUDGET)
     return {
-        "table": table.style.format("{:.2%}").format_index("{:.0%}", level="fraction").format_index("{:g}", axis=1),
-        "runs": str(len(sweep)),
+        "size_table": mean_table(sizes, SIZE).style.format("{:.2%}").format_index("{:.0%}", level="fraction")
+        .format_index("{:,.0f}", axis=1),
+        "sizes": listing([point(x, SIZE) for x in full.index]),
+        "size_steps": listing([f"{p.steps:,} steps at {p.num_train:,}" for p in sized(profile)]) + " images",
+        "size_fraction": f"{f:.0%}",
+        "size_full": f"{full.iloc[0]:.1%} at {full.index[0]:,.0f} images to {full.iloc[-1]:.1%} at "
+                     f"{full.index[-1]:,.0f} images",
+        "size_crossover": crossover_sentence(f, rules.hard_vs_easy(sizes, f, noise, SIZE),
+                                             rules.crossover(sizes, f, noise, SIZE)),
+        "size_context": size_context(sizes, f, noise),
+        "budget_table": mean_table(budgets, BUDGET).style.format("{:.2%}")
+        .format_index("{:.0%}", level="fraction").format_index("{:g}", axis=1),
+        "runs": str(len(sizes) + len(budgets)),
         "seeds": str(profile.secondary_seeds),
         "ccs_cut": f"{profile.regime.ccs_hard_cut:.0%}",
         "score_seeds": str(score_seeds(profile)),
         "budgets": ", ".join(f"{b:g}" for b in profile.regime.epochs),
         "largest": f"{max(profile.regime.fractions):.0%}",
-        "crossover": "; ".join(crossover_sentence(f, rules.hard_vs_easy(sweep, f, noise), crossing[f])
-                               for f in profile.regime.fractions),
+        "budget_crossover": "; ".join(crossover_sentence(g, rules.hard_vs_easy(budgets, g, noise, BUDGET), crossing[g])
+                                      for g in profile.regime.fractions),
         "train_range": f"{train.iloc[0]:.1%} at {train.index[0]:g} epochs to "
                        f"{train.iloc[-1]:.1%} at {train.index[-1]:g} epochs",
-        "context": context(sweep, profile),
+        "budget_context": budget_context(budgets, profile),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.regime(tables["sweep"], seed_noise(profile))]
+    return [rules.regime(tables["sizes"], seed_noise(profile))]
