@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 from torch import Tensor
@@ -95,11 +95,15 @@ def full_data(profile: Profile, executor: Executor | None = None, variant: Varia
 
 def seed_noise(profile: Profile) -> SeedNoise:
     """The profile's single-run standard deviation of test accuracy, pooled over every stored training run
-    that differs from another only by its seed (score runs, retraining arms). LMC children are left out: spawned
-    from one parent checkpoint, they share all but their data order, so their spread understates a run's."""
+    that differs from another only by its seed, on the profile's own training set and network (score runs and
+    retraining arms; other data sizes, label noise and architectures have noise of their own). LMC children are
+    left out: spawned from one parent checkpoint, they share all but their data order, so their spread understates
+    a run's."""
     groups = defaultdict(list)
+    data = asdict(profile.data())
     for config, metrics in RunStore(profile.name).configs("train"):
-        if config["init_from"]:
+        if config["init_from"] or config["data"] != data or (config["model"], config["width"]) != (
+                profile.model, profile.width):
             continue
         groups[json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)].append(
             metrics["final_test_acc"])

@@ -1,15 +1,16 @@
 """The one statistical rule every comparison of accuracies uses, and the row filter it reads.
 
-An arm is an array of per-seed test accuracies. Its standard error comes from its own seeds; an arm
-with fewer than two seeds uses the profile's single-run standard deviation (`SeedNoise`, pooled over
-every stored run that differs from another only by its seed), never zero.
+An arm is an array of per-seed test accuracies. Its variance comes from the profile's single-run standard
+deviation (`SeedNoise`, pooled over the stored runs that differ from another only by their seed), unless
+the arm's own seeds carry more degrees of freedom than the pool; never from a single run, never zero. Arms
+that borrow the pooled estimate share it: their variances form one term with the pool's degrees of freedom.
 
-- **A difference** (`compare`) counts only beyond two standard errors of the difference of the means.
-  With few seeds that is less than 95% confidence (about 70% with two seeds a side), which is why a
-  verdict also states its seed counts.
-- **A match** (`equivalent`) needs the 90% confidence interval of the difference (Welch's t) inside
-  +-`MARGIN`: two one-sided tests at 5% each. A difference that is merely not significant is never a match.
-- **No gain** (`no_gain`): the same interval's upper end below +`MARGIN` - the evidence that A does not
+- **A difference** (`compare`) counts only where the 95% confidence interval of the difference of the
+  means (Welch's t) excludes zero: beyond about two standard errors when the noise is well estimated,
+  further when it is not.
+- **A match** (`equivalent`) needs the 90% confidence interval of the difference inside +-`MARGIN`: two
+  one-sided tests at 5% each. A difference that is merely not significant is never a match.
+- **No gain** (`no_gain`): the 90% interval's upper end below +`MARGIN` - the evidence that A does not
   beat B by a point, where `compare` alone could only fail to find a difference.
 """
 
@@ -35,37 +36,37 @@ class SeedNoise:
 
     @classmethod
     def pooled(cls, groups: Iterable[Iterable[float]]) -> SeedNoise:
-        """Pooled from groups of runs that differ only by seed (groups of one seed carry no information)."""
-        arms = [np.asarray(list(g), dtype=float) for g in groups]
+        """Pooled from groups of runs that differ only by seed (groups of one seed carry no information;
+        non-finite accuracies are left out)."""
+        arms = [a[np.isfinite(a)] for a in (np.asarray(list(g), dtype=float) for g in groups)]
         arms = [a for a in arms if len(a) > 1]
         dof = sum(len(a) - 1 for a in arms)
         sd = math.sqrt(sum(((a - a.mean()) ** 2).sum() for a in arms) / dof) if dof else math.nan
         return cls(sd, dof)
 
 
-def _variance_of_mean(x: np.ndarray, noise: SeedNoise) -> tuple[float, float]:
-    """(variance of the arm's mean, its degrees of freedom): from its seeds, else from `noise` (inf if none)."""
-    if len(x) > 1:
-        return float(x.var(ddof=1)) / len(x), len(x) - 1
-    if len(x) == 0 or not noise.dof:
-        return math.inf, 0
-    return noise.sd**2 / len(x), noise.dof
-
-
 def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
-    """(sum of the means of `plus` arms - sum of the means of `minus` arms, its standard error, Welch-Satterthwaite
-    degrees of freedom); the error is inf where an arm has no seeds, or one seed and `noise` has no estimate."""
+    """(sum of the means of `plus` arms - sum of the means of `minus` arms, its standard error, degrees of freedom).
+
+    Arms with more seeds than the pool has degrees of freedom use their own variance (df n - 1); the others
+    share the pooled one, as one term with `noise.dof`; the terms combine by Welch-Satterthwaite. The error is
+    inf where an arm has no seeds, or where the pool has no estimate and an arm cannot stand on its own.
+    """
     arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
     if any(len(x) == 0 for x in arms):
         return math.nan, math.inf, 0.0
     diff = sum(float(x.mean()) for x in arms[: len(plus)]) - sum(float(x.mean()) for x in arms[len(plus):])
-    parts = [_variance_of_mean(x, noise) for x in arms]
-    var = sum(v for v, _ in parts)
-    if math.isinf(var):
-        return diff, math.inf, 0.0
+    own = [x for x in arms if len(x) - 1 > noise.dof]
+    borrowed = sum(1 / len(x) for x in arms if len(x) - 1 <= noise.dof)
+    terms = [(float(x.var(ddof=1)) / len(x), len(x) - 1) for x in own]
+    if borrowed:
+        if not noise.dof:
+            return diff, math.inf, 0.0
+        terms.append((noise.sd**2 * borrowed, noise.dof))
+    var = sum(v for v, _ in terms)
     if var == 0:
         return diff, 0.0, math.inf
-    return diff, math.sqrt(var), var**2 / sum(v**2 / d for v, d in parts if v)
+    return diff, math.sqrt(var), var**2 / sum(v**2 / d for v, d in terms if v)
 
 
 def difference(a, b, noise: SeedNoise) -> tuple[float, float, float]:
@@ -74,11 +75,12 @@ def difference(a, b, noise: SeedNoise) -> tuple[float, float, float]:
 
 
 def sign(estimate: tuple[float, float, float]) -> int:
-    """+1 if a `contrast` is positive beyond two standard errors, -1 if negative, 0 within them."""
-    diff, se, _ = estimate
+    """+1 if a `contrast`'s 95% interval lies above zero, -1 if below, 0 if it holds zero."""
+    diff, se, dof = estimate
     if math.isinf(se) or math.isnan(diff):
         return 0
-    return int(diff > 2 * se) - int(diff < -2 * se)
+    half = float(stats.t.ppf(0.975, dof)) * se if se else 0.0
+    return int(diff > half) - int(diff < -half)
 
 
 def interval(estimate: tuple[float, float, float]) -> tuple[float, float]:
@@ -91,7 +93,7 @@ def interval(estimate: tuple[float, float, float]) -> tuple[float, float]:
 
 
 def compare(a, b, noise: SeedNoise) -> int:
-    """+1 if mean(a) beats mean(b) beyond two standard errors, -1 if it loses, 0 if within them."""
+    """+1 if mean(a) beats mean(b) (95% interval of the difference above zero), -1 if it loses, 0 otherwise."""
     return sign(difference(a, b, noise))
 
 
