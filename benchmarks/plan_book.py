@@ -1,0 +1,95 @@
+"""What the book costs at a profile, before running it: every training run each page would start, counted dry.
+
+Each page's `run` is called with the training sweeps and the score computations replaced by stand-ins
+(stored scores where they exist, else random ones; placeholder accuracies), so nothing trains. The runs
+the pages submit are collected, deduplicated by key across pages (score runs serve several pages), and
+counted in run-equivalents (steps over the full-data run's steps), with how many are already stored.
+
+    python benchmarks/plan_book.py --profile laptop [--minutes-per-run 6.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+from unittest import mock
+
+import pandas as pd
+import torch
+
+from analysis import chapters, retraining, score_runs
+from analysis.chapters import lmc, ntk
+from analysis.profiles import get_profile
+from analysis.store import RunStore, config_key
+
+
+def plan(profile_name: str) -> pd.DataFrame:
+    """One row per page: runs it submits, new to this plan and not yet stored, in run-equivalents."""
+    profile = get_profile(profile_name)
+    store = RunStore(profile.name)
+    seen: set[str] = set()
+    rows = []
+    page = ""
+    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def run_all(tasks, executor=None, desc=""):
+        tasks = list(tasks)
+        for task in tasks:
+            key = config_key("train", task.config.key_dict())
+            share = task.config.steps / profile.steps
+            counts[page]["runs"] += 1
+            counts[page]["run-equivalents"] += share
+            if key not in seen:
+                seen.add(key)
+                counts[page]["new runs"] += 1
+                stored = store.load("train", task.config.key_dict()) is not None
+                counts[page]["to train (run-equivalents)"] += 0 if stored else share
+        n = profile.num_train
+        return [{"final_test_acc": 0.5, "final_train_acc": 0.5, "train_examples": n} for _ in tasks]
+
+    real_score_of_run = score_runs.score_of_run
+
+    def score_of_run(profile_, config, score, step, squared=False, positions=None):
+        """The stored score where there is one (so stored subsets are recognised), else a random stand-in."""
+        key = score_runs._score_key(config, score, step, squared, positions)
+        trained = store.load("train", config.key_dict()) is not None
+        if score == "input_norm" or store.load("scores", key) is not None or (score == "forgetting" and trained):
+            return real_score_of_run(profile_, config, score, step, squared, positions)
+        n = len(positions) if positions is not None else config.data.load("cpu")[0].train_labels.shape[0]
+        seed = int(config_key(score, {"train": config.key_dict(), "step": step}), 16) % 2**31
+        return torch.rand(n, generator=torch.Generator().manual_seed(seed))
+
+    patches = [mock.patch.object(module, "run_all", run_all) for module in (score_runs, lmc)]
+    patches += [mock.patch.object(retraining, "run_all", run_all),
+                mock.patch.object(score_runs, "score_of_run", score_of_run),
+                mock.patch.object(lmc, "_barriers", lambda *args: []),
+                mock.patch.object(ntk, "study", lambda profile_, executor=None: pd.DataFrame())]
+    for p in patches:
+        p.start()
+    try:
+        for page in chapters.PAGES:
+            chapters.module(page).run(profile)
+            rows.append({"page": page, **counts[page]})
+    finally:
+        for p in patches:
+            p.stop()
+    return pd.DataFrame(rows).set_index("page").fillna(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="laptop")
+    parser.add_argument("--minutes-per-run", type=float, default=6.3,
+                        help="wall minutes per run-equivalent with the sweep's executor (laptop, 2 CPU workers: 6.3)")
+    args = parser.parse_args()
+    table = plan(args.profile)
+    print(table.round(2).to_string())
+    total, todo = table["run-equivalents"].sum(), table["to train (run-equivalents)"].sum()
+    print(f"\nprofile {args.profile}: {table['new runs'].sum():.0f} distinct runs, "
+          f"{table.loc[:, 'to train (run-equivalents)'].sum():.1f} run-equivalents still to train "
+          f"(about {todo * args.minutes_per_run / 60:.1f} h at {args.minutes_per_run:g} min each); pages submit "
+          f"{total:.1f} run-equivalents counting shared runs once per page")
+
+
+if __name__ == "__main__":
+    main()
