@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from analysis.profiles import Profile
 from analysis.retraining import seed_noise
 from analysis.store import RunStore, config_key, results_root
-from analysis.train import TrainConfig, run_training
+from analysis.train import TrainConfig, recorded_threads, run_training
 
 COLUMNS = ["run", "model", "seed", "threads", "stored_test_acc", "recomputed_test_acc", "difference",
            "in_seed_sds", "identical"]
@@ -36,18 +35,13 @@ def audit(profile: Profile, runs: int, seed: int = 0) -> pd.DataFrame:
     picks = sorted(np.random.default_rng(seed).choice(len(candidates), min(runs, len(candidates)), replace=False))
     sd = seed_noise(profile).sd
     rows = []
-    threads = torch.get_num_threads()
     with tempfile.TemporaryDirectory(dir=results_root().parent) as tmp:
         fresh = RunStore(profile.name, Path(tmp))
         for i in picks:
             stored_config, stored = candidates[i]
             config = TrainConfig.from_key_dict(stored_config)
-            used = stored.get("provenance", {}).get("threads", threads)
-            torch.set_num_threads(used)
-            try:
+            with recorded_threads(stored) as used:
                 again = run_training(config, fresh).metrics
-            finally:
-                torch.set_num_threads(threads)
             diff = again["final_test_acc"] - stored["final_test_acc"]
             rows.append({
                 "run": config_key("train", stored_config), "model": f"{config.model} w{config.width}",

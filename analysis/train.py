@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -249,6 +249,19 @@ def run_training(
     )
 
 
+@contextmanager
+def recorded_threads(metrics: dict) -> Iterator[int]:
+    """Run the block with the torch thread count a stored result's provenance records (this process's if none),
+    then restore it; yields the count used."""
+    threads = torch.get_num_threads()
+    used = metrics.get("provenance", {}).get("threads", threads)
+    torch.set_num_threads(used)
+    try:
+        yield used
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, device: torch.device,
                 stored: Result) -> Result:
     """Retrain a stored run whose checkpoints are gone, with the thread count it was made with.
@@ -257,15 +270,10 @@ def _regenerate(config: TrainConfig, store: RunStore, subset: Tensor | None, dev
     computes something else, so it replaces the stored result, with a warning, and every result computed
     from the old one (its scores, kernels, LMC children) is deleted.
     """
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(stored.metrics.get("provenance", {}).get("threads", threads))
-    try:
+    with recorded_threads(stored.metrics) if device.type == "cpu" else nullcontext():
         result = store.get_or_compute("train", config.key_dict(),
                                       lambda: _train(config, store, subset, device, None, False),
                                       device=str(device), force=True)
-    finally:
-        torch.set_num_threads(threads)
     before, after = stored.metrics.get("final_test_acc"), result.metrics.get("final_test_acc")
     if before != after:
         key = config_key("train", config.key_dict())
