@@ -1,6 +1,6 @@
 """What every page notebook does around its page module: open the page, glue its facts, record its verdicts.
 
-A notebook calls `page(NAME, PROFILE, EXECUTOR)` once; every number in its prose is glued from
+A notebook calls `page(NAME, PROFILE, EXECUTOR, RESULTS)` once (its parameters); every number in its prose is glued from
 there (myst-nb `glue`), never typed by hand. Glue keys are the fact names of the page module,
 `<claim id>_<field>` for each verdict (field: verdict, ours, paper, reason, claim), and `protocol`,
 `profile`, `hardware`, `compute`, `date`.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -20,7 +21,7 @@ from analysis.chapters import scorecard
 from analysis.plots import use_style
 from analysis.profiles import Profile, get_profile, protocol_table
 from analysis.rules import Verdict
-from analysis.store import compute_seconds
+from analysis.store import RunStore, results_root
 from analysis.sweep import make_executor
 
 VERDICT_FIELDS = ("verdict", "ours", "paper", "reason", "claim")
@@ -66,23 +67,25 @@ class Page:
     verdicts: list[Verdict]
 
 
-def page(name: str, profile: str | None = None, executor: str | None = None) -> Page:
-    """Run page `name` at `profile` (through the run store), glue its facts and verdicts, and record the verdicts."""
+def page(name: str, profile: str | None = None, executor: str | None = None, results: str | None = None) -> Page:
+    """Run page `name` at `profile` through the run store under `results` (default: `results_root()`), glue its
+    facts and verdicts, and record the verdicts."""
     use_style()
     prof, module = get_profile(profile), chapters.module(name)
-    tables = module.run(prof, make_executor(executor))
+    store = RunStore(prof.name, Path(results) if results else results_root())
+    tables = module.run(prof, store, make_executor(executor))
     facts, verdicts = module.facts(tables, prof), module.verdicts(tables, prof)
     for key, value in facts.items():
         glue(key, value)
     for verdict in verdicts:
-        scorecard.record(prof.name, verdict)
+        scorecard.record(store, verdict)
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
          .set_index("setting"))
     glue("profile", prof.name)
     glue("hardware", hardware())
-    glue("compute", f"{compute_seconds() / 60:.1f} min")
+    glue("compute", f"{store.compute_seconds() / 60:.1f} min")
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))
     return Page(name, prof, tables, facts, verdicts)
 

@@ -12,6 +12,7 @@ import numpy as np
 from analysis.data import DATA_ROOT_ENV, DatasetError
 from analysis.profiles import DEFAULT_PROFILE, PROFILE_ENV, PROFILES
 from analysis.score_runs import SCORES
+from analysis.store import RunStore, atomic_write, results_root
 from analysis.sweep import EXECUTOR_ENV, SLURM_SETTINGS, SweepError
 from analysis.train import NonFiniteLossError
 
@@ -30,18 +31,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _write_scores(path: Path, scores: np.ndarray, source_indices: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix == ".npy":
-        with open(tmp, "wb") as f:
-            np.save(f, scores)
+        atomic_write(path, lambda tmp: np.save(tmp, scores, allow_pickle=False))
     elif path.suffix == ".csv":
-        with open(tmp, "w") as f:
-            f.write("index,score\n")
-            f.writelines(f"{i},{s!r}\n" for i, s in zip(source_indices.tolist(), scores.tolist()))
+        rows = "".join(f"{i},{s!r}\n" for i, s in zip(source_indices.tolist(), scores.tolist()))
+        atomic_write(path, lambda tmp: tmp.write_text("index,score\n" + rows))
     else:
         raise SystemExit(f"error: --out must end in .csv or .npy, got {path}")
-    os.replace(tmp, path)
 
 
 def read_scores(path: Path) -> np.ndarray:
@@ -60,7 +56,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     profile = get_profile(args.profile).on(args.dataset)
     epoch = profile.score_epoch if args.epoch is None else args.epoch
-    mean, _ = compute_scores(profile, args.score, epoch, args.seeds, variant=Variant(model=args.model),
+    store = RunStore(profile.name, results_root())
+    mean, _ = compute_scores(profile, store, args.score, epoch, args.seeds, variant=Variant(model=args.model),
                              squared=args.squared, executor=make_executor(args.executor))
     data, _ = profile.data().load()
     _write_scores(Path(args.out), mean.numpy(), data.source_indices.numpy())
@@ -78,11 +75,7 @@ def cmd_subset(args: argparse.Namespace) -> None:
         keep = prune.keep_hardest(scores, args.prune)
     else:
         keep = prune.keep_window(scores, args.offset, prune.kept_size(len(scores), args.prune))
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, keep.numpy())
-    os.replace(tmp, out)
+    out = atomic_write(Path(args.out), lambda tmp: np.save(tmp, keep.numpy(), allow_pickle=False))
     print(f"kept {len(keep)} of {len(scores)} examples -> {out} (positions in the scores file's order)")
 
 
@@ -100,8 +93,9 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from analysis.profiles import get_profile
 
     profile = get_profile(args.profile)
-    table = audit.audit(profile, args.runs, args.seed)
-    path = audit.write(table, profile)
+    store = RunStore(profile.name, results_root())
+    table = audit.audit(profile, store, args.runs, args.seed)
+    path = audit.write(table, store)
     print(table.to_string(index=False))
     print(f"{int(table['identical'].sum())} of {len(table)} recomputed runs are identical to the stored ones -> {path}")
 

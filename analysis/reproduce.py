@@ -17,11 +17,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from analysis.chapters import EXECUTION_ORDER
-from analysis.profiles import PROFILE_ENV, get_profile
-from analysis.store import REPO_ROOT, RunStore
+from analysis.profiles import get_profile
+from analysis.store import REPO_ROOT, RunStore, results_root
 
 
-def execute(name: str, profile: str, out_dir: Path, executor: str | None = None) -> Path:
+def execute(name: str, profile: str, out_dir: Path, executor: str | None = None, results: Path | None = None) -> Path:
     """Run `notebooks/<name>.ipynb` with papermill into `out_dir/<name>.ipynb`."""
     import papermill
 
@@ -35,6 +35,8 @@ def execute(name: str, profile: str, out_dir: Path, executor: str | None = None)
     parameters = {"PROFILE": profile}
     if executor:
         parameters["EXECUTOR"] = executor
+    if results:
+        parameters["RESULTS"] = str(results)
     papermill.execute_notebook(
         str(REPO_ROOT / "notebooks" / f"{name}.ipynb"), str(tmp), parameters=parameters,
         kernel_name="python3", cwd=str(REPO_ROOT / "notebooks"), progress_bar=False,
@@ -73,21 +75,21 @@ def build_book(root: Path = REPO_ROOT) -> Path:
 
 
 def reproduce(profile: str, only: list[str] | None = None, force: bool = False, executor: str | None = None,
-              out_dir: Path | None = None, book: bool = True) -> None:
-    """Execute the notebooks (all, or `only`) at `profile`, then build the book."""
+              out_dir: Path | None = None, book: bool = True, results: Path | None = None) -> None:
+    """Execute the notebooks (all, or `only`) at `profile` with their results under `results` (default:
+    `results_root()`), then build the book."""
     get_profile(profile)  # fail fast on an unknown profile
     names = list(only or EXECUTION_ORDER)
     unknown = sorted(set(names) - set(EXECUTION_ORDER))
     if unknown:
         raise ValueError(f"Unknown notebook(s) {unknown}: choose from {', '.join(EXECUTION_ORDER)}.")
     if force:
-        shutil.rmtree(RunStore(profile).root, ignore_errors=True)
-    os.environ[PROFILE_ENV] = profile
+        shutil.rmtree(RunStore(profile, results or results_root()).root, ignore_errors=True)
     out_dir = out_dir or REPO_ROOT / "book" / "chapters"
     start = time.perf_counter()
     for name in (bar := tqdm(names, desc=f"reproduce ({profile})", unit="notebook")):
         bar.set_postfix_str(name)
-        execute(name, profile, out_dir, executor)
+        execute(name, profile, out_dir, executor, results)
     print(f"executed {len(names)} notebook(s) at profile {profile} in {time.perf_counter() - start:.0f}s")
     if book:
         print(f"book: {build_book() / 'index.html'}")
