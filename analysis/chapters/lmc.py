@@ -117,7 +117,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "points": str(profile.lmc.points),
         "test": f"{TEST_IMAGES:,} test images",
         "bn": f"{BN_IMAGES:,} training images",
-        "table": table.style.format("{:.1%}"),
+        "table": table.rename_axis(index=["evaluated on", "BatchNorm recomputed", "EL2N group"], columns="spawn epoch")
+        .style.format("{:.1%}").format_index("{:g}", axis=1),
         "context": context(table, min(profile.lmc.spawn_epochs)),
     }
 

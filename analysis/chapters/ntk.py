@@ -108,7 +108,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "per_group": str(profile.ntk.per_group),
         "groups": str(profile.ntk.groups),
         "after": f"{profile.score_epoch:g}",
-        "table": table.style.format("{:.3g}", na_rep=""),
+        "table": table.rename_axis(index="EL2N group (0 = lowest)", columns="kernel velocity at epoch")
+        .style.format("{:.3g}", na_rep="").format_index("{:g}", axis=1),
         "context": context(table, profile.score_epoch, profile.ntk.per_group),
     }
 

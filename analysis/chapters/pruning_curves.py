@@ -90,7 +90,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     table = table.rename(columns=lambda f: f"{f:.0%} pruned")
     rarest = coverage.loc["el2n"].idxmin()
     return {
-        "table": table.style.format("{:.2%}"),
+        "table": table.rename_axis(index="pruned by", columns=None).style.format("{:.2%}"),
         "full": f"{full['test_acc'].mean():.2%}",
         "full_train": f"{full['train_acc'].mean():.1%}",
         "full_test": f"{full['test_acc'].mean():.1%}",

@@ -160,6 +160,12 @@ def mean_table(sweep: pd.DataFrame, axis: str) -> pd.DataFrame:
     return sweep.pivot_table(index=["fraction", "selection"], columns=axis, values="test_acc", aggfunc="mean")
 
 
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """`mean_table` with headers in words."""
+    return table.rename_axis(index=["fraction pruned", "selection"],
+                             columns={SIZE: "training images", BUDGET: "budget (epochs)"}[table.columns.name])
+
+
 def size_context(sizes: pd.DataFrame, fraction: float, noise: SeedNoise) -> str:
     """Where random pruning beats both ends of the ranking in the size sweep."""
     wins = [point(x, SIZE) for x in random_wins(sizes, fraction, noise, SIZE)]
@@ -203,7 +209,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     crossing = crossings(budgets, profile.regime.fractions, noise, BUDGET)
     full, train = full_mean(sizes, SIZE, "test_acc"), full_mean(budgets, BUDGET)
     return {
-        "size_table": mean_table(sizes, SIZE).style.format("{:.2%}").format_index("{:.0%}", level="fraction")
+        "size_table": _readable(mean_table(sizes, SIZE)).style.format("{:.2%}")
+        .format_index("{:.0%}", level="fraction pruned")
         .format_index("{:,.0f}", axis=1),
         "sizes": listing([point(x, SIZE) for x in full.index]),
         "size_steps": listing([f"{p.steps:,} steps at {p.num_train:,}" for p in sized(profile)]) + " images",
@@ -213,8 +220,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "size_crossover": crossover_sentence(f, rules.hard_vs_easy(sizes, f, noise, SIZE),
                                              rules.crossover(sizes, f, noise, SIZE)),
         "size_context": size_context(sizes, f, noise),
-        "budget_table": mean_table(budgets, BUDGET).style.format("{:.2%}")
-        .format_index("{:.0%}", level="fraction").format_index("{:g}", axis=1),
+        "budget_table": _readable(mean_table(budgets, BUDGET)).style.format("{:.2%}")
+        .format_index("{:.0%}", level="fraction pruned").format_index("{:g}", axis=1),
         "runs": str(len(sizes) + len(budgets)),
         "seeds": str(profile.secondary_seeds),
         "ccs_cut": f"{profile.regime.ccs_hard_cut:.0%}",
