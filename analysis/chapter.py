@@ -78,7 +78,8 @@ def banner(profile: Profile, full_test_acc: list[float], published_full: dict[st
     else:
         ours = "Its full-data runs are not stored yet, so this page states no full-data accuracy"
     theirs = "".join(f"{reference.SOURCES.get(name, name)}, {acc:.2f}%; " for name, acc in published_full.items())
-    return (f"Scale of this page: {describe(profile)}. {ours}. Published full-data test accuracy on CIFAR-10: "
+    scale = describe(profile)
+    return (f"{scale[0].upper()}{scale[1:]}. {ours}. Published full-data test accuracy on CIFAR-10: "
             f"{theirs}the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
 
 
@@ -116,7 +117,7 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
-         .set_index("setting"))
+         .style.hide(axis="index"))
     glue("profile", prof.name)
     glue("banner", banner(prof, stored_full_data(prof, store), reference.full_data_accuracy()))
     glue("hardware", hardware())

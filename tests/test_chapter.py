@@ -12,7 +12,7 @@ SMOKE = get_profile("smoke")
 def test_banner_states_the_scale_our_full_data_accuracy_and_the_published_ones():
     text = chapter.banner(SMOKE, [0.30, 0.32], {"kirsch_pytorch": 93.97})
     assert text == (
-        "Scale of this page: profile smoke: 1,000 CIFAR-10 training images (100 per class), ResNet-18 width 4, "
+        "Profile smoke: 1,000 CIFAR-10 training images (100 per class), ResNet-18 width 4, "
         "75 steps (5 epochs). Our full-data network reaches 31.0% test accuracy (mean of 2 seeds of 2). "
         "Published full-data test accuracy on CIFAR-10: Kirsch's PyTorch reproduction (hlb-CIFAR10 network, "
         "12.6 epochs), 93.97%; the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
