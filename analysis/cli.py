@@ -23,6 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help=f"folder holding the datasets (default: ${DATA_ROOT_ENV}, "
                                             "else ~/.cache/datadiet/data)")
     parser.add_argument("--executor", choices=["local", "processes", "submitit"],
+                        default=os.environ.get(EXECUTOR_ENV) or "local",
                         help=f"where training runs execute (default: ${EXECUTOR_ENV}, else local)")
     cluster = parser.add_argument_group("cluster settings of --executor submitit (Slurm)")
     for flag, (_, env, kind, text) in SLURM_SETTINGS.items():
@@ -83,7 +84,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     from analysis.reproduce import reproduce
     from analysis.sweep import make_executor
 
-    if os.environ.get(EXECUTOR_ENV) == "submitit":
+    if args.executor == "submitit":
         make_executor("submitit")  # bad cluster settings stop here, in one line, before any notebook runs
     reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
 
@@ -140,11 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # The data root and the cluster settings reach the processes this command starts (notebook kernels, pool
+    # workers, Slurm jobs) as the environment they inherit: the one place the package writes a variable.
     if getattr(args, "data_root", None):
         os.environ[DATA_ROOT_ENV] = args.data_root
-    if getattr(args, "executor", None):
-        os.environ[EXECUTOR_ENV] = args.executor
-    for flag, (_, env, _, _) in SLURM_SETTINGS.items():  # as variables, so notebooks' kernels see them too
+    for flag, (_, env, _, _) in SLURM_SETTINGS.items():
         if (value := getattr(args, f"slurm_{flag.replace('-', '_')}", None)) is not None:
             os.environ[env] = str(value)
     try:

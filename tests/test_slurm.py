@@ -182,11 +182,11 @@ def reproduce_command(partition: str, logs: Path) -> list[str]:
 
 
 def test_reproduce_command_hands_the_settings_to_the_notebooks(partition, tmp_path, monkeypatch, unset):
-    executors = []  # what each notebook's `chapter.start(PROFILE, EXECUTOR)` builds, in the same environment
+    executors = []  # what each notebook's `chapter.page(NAME, PROFILE, EXECUTOR, RESULTS)` builds, in this environment
     monkeypatch.setattr("analysis.reproduce.reproduce", lambda profile, only, force, executor: executors.append(
         make_executor(executor)))
     main(reproduce_command(partition, tmp_path / "logs"))
-    assert isinstance(executors[0], SubmititExecutor) and os.environ[EXECUTOR_ENV] == "submitit"
+    assert isinstance(executors[0], SubmititExecutor)  # the executor reaches the notebooks as their parameter
     assert slurm_settings() == {"partition": partition, "timeout_min": 10, "gpus": 0, "cpus": 1, "mem_gb": 1.0,
                                 "max_running": 2, "folder": str(tmp_path / "logs")}
 
