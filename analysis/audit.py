@@ -18,24 +18,24 @@ import pandas as pd
 
 from analysis.profiles import Profile
 from analysis.retraining import seed_noise
-from analysis.store import RunStore, config_key, results_root
+from analysis.store import RunStore, atomic_write, config_key
 from analysis.train import TrainConfig, recorded_threads, run_training
 
 COLUMNS = ["run", "model", "seed", "threads", "stored_test_acc", "recomputed_test_acc", "difference",
            "in_seed_sds", "identical"]
 
 
-def audit(profile: Profile, runs: int, seed: int = 0) -> pd.DataFrame:
-    """Recompute `runs` stored training runs of `profile` drawn at random (with `seed`); one row per run."""
-    store = RunStore(profile.name)
+def audit(profile: Profile, store: RunStore, runs: int, seed: int = 0) -> pd.DataFrame:
+    """Recompute `runs` training runs of `profile` stored in `store`, drawn at random (with `seed`); one row per
+    run. The recomputed runs go to a throwaway store beside it."""
     candidates = [(c, m) for c, m in store.configs("train") if c["subset"] == "full" and not c["init_from"]]
     if not candidates:
         raise ValueError(f"profile {profile.name!r} has no stored full-data runs under {store.root}: run its "
                          f"pages first (`python -m analysis reproduce --profile {profile.name}`).")
     picks = sorted(np.random.default_rng(seed).choice(len(candidates), min(runs, len(candidates)), replace=False))
-    sd = seed_noise(profile).sd
+    sd = seed_noise(profile, store).sd
     rows = []
-    with tempfile.TemporaryDirectory(dir=results_root().parent) as tmp:
+    with tempfile.TemporaryDirectory(dir=store.root.parent) as tmp:
         fresh = RunStore(profile.name, Path(tmp))
         for i in picks:
             stored_config, stored = candidates[i]
@@ -54,11 +54,6 @@ def audit(profile: Profile, runs: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def write(table: pd.DataFrame, profile: Profile) -> Path:
-    """Store the audit as `results/<profile>/audit.csv`, atomically."""
-    path = RunStore(profile.name).root / "audit.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False)
-    tmp.replace(path)
-    return path
+def write(table: pd.DataFrame, store: RunStore) -> Path:
+    """Store the audit as `<store>/audit.csv`, atomically."""
+    return atomic_write(store.root / "audit.csv", lambda tmp: table.to_csv(tmp, index=False))

@@ -1,9 +1,10 @@
 """What every page notebook does around its page module: open the page, glue its facts, record its verdicts.
 
-A notebook calls `page(NAME, PROFILE, EXECUTOR)` once; every number in its prose is glued from
+A notebook calls `page(NAME, PROFILE, EXECUTOR, RESULTS)` once (its parameters); every number in its prose is glued from
 there (myst-nb `glue`), never typed by hand. Glue keys are the fact names of the page module,
 `<claim id>_<field>` for each verdict (field: verdict, ours, paper, reason, claim), and `protocol`,
-`profile`, `hardware`, `compute`, `date`.
+`profile`, `hardware`, `compute`, `date` and `banner` (the scale of the page, shown at its top). A figure is glued
+by `figure` under its name, its caption under `<name>_caption`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ from __future__ import annotations
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
+from matplotlib.figure import Figure
 
-from analysis import chapters
+from analysis import chapters, reference
 from analysis.chapters import scorecard
-from analysis.plots import use_style
+from analysis.plots import describe, finish, use_style
 from analysis.profiles import Profile, get_profile, protocol_table
 from analysis.rules import Verdict
-from analysis.store import compute_seconds
+from analysis.score_runs import score_run_config
+from analysis.store import RunStore, results_root
 from analysis.sweep import make_executor
 
 VERDICT_FIELDS = ("verdict", "ours", "paper", "reason", "claim")
@@ -55,6 +61,36 @@ def hardware() -> str:
     return f"CPU ({platform.machine()}, {threads} thread{'s' if threads != 1 else ''})"
 
 
+def stored_full_data(profile: Profile, store: RunStore) -> list[float]:
+    """Final test accuracies (0-1) of the profile's full-data runs (its score runs) already in `store`; trains none."""
+    results = (store.load("train", score_run_config(profile, seed).key_dict()) for seed in range(profile.score_seeds))
+    return [r.metrics["final_test_acc"] for r in results if r is not None]
+
+
+def banner(profile: Profile, full_test_acc: list[float], published_full: dict[str, float]) -> str:
+    """One paragraph on the scale a page was computed at: the profile, its data and network, our full-data test
+    accuracy (mean of `full_test_acc`, 0-1, over the seeds stored) beside the published full-data accuracies
+    (`published_full`: source -> percent, as `reference.full_data_accuracy`)."""
+    if full_test_acc:
+        n = len(full_test_acc)
+        ours = (f"Our full-data network reaches {np.mean(full_test_acc):.1%} test accuracy "
+                f"(mean of {n} seed{'s' if n != 1 else ''} of {profile.score_seeds})")
+    else:
+        ours = "Its full-data runs are not stored yet, so this page states no full-data accuracy"
+    theirs = "".join(f"{reference.SOURCES.get(name, name)}, {acc:.2f}%; " for name, acc in published_full.items())
+    scale = describe(profile)
+    return (f"{scale[0].upper()}{scale[1:]}. {ours}. Published full-data test accuracy on CIFAR-10: "
+            f"{theirs}the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
+
+
+def figure(name: str, fig: Figure, caption: str) -> None:
+    """Glue `fig` as `name` and its `caption` as `<name>_caption`, for a ```{glue:figure}``` of the prose; the
+    figure is not shown where it is made."""
+    glue(name, finish(fig))
+    glue(f"{name}_caption", caption)
+    plt.close(fig)
+
+
 @dataclass(frozen=True)
 class Page:
     """An opened page: its profile, the tables its figures draw, and what its prose says."""
@@ -66,23 +102,26 @@ class Page:
     verdicts: list[Verdict]
 
 
-def page(name: str, profile: str | None = None, executor: str | None = None) -> Page:
-    """Run page `name` at `profile` (through the run store), glue its facts and verdicts, and record the verdicts."""
+def page(name: str, profile: str | None = None, executor: str | None = None, results: str | None = None) -> Page:
+    """Run page `name` at `profile` through the run store under `results` (default: `results_root()`), glue its
+    facts and verdicts, and record the verdicts."""
     use_style()
     prof, module = get_profile(profile), chapters.module(name)
-    tables = module.run(prof, make_executor(executor))
+    store = RunStore(prof.name, Path(results) if results else results_root())
+    tables = module.run(prof, store, make_executor(executor))
     facts, verdicts = module.facts(tables, prof), module.verdicts(tables, prof)
     for key, value in facts.items():
         glue(key, value)
     for verdict in verdicts:
-        scorecard.record(prof.name, verdict)
+        scorecard.record(store, verdict)
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
-         .set_index("setting"))
+         .style.hide(axis="index"))
     glue("profile", prof.name)
+    glue("banner", banner(prof, stored_full_data(prof, store), reference.full_data_accuracy()))
     glue("hardware", hardware())
-    glue("compute", f"{compute_seconds() / 60:.1f} min")
+    glue("compute", f"{store.compute_seconds() / 60:.1f} min")
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))
     return Page(name, prof, tables, facts, verdicts)
 

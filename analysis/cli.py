@@ -12,6 +12,7 @@ import numpy as np
 from analysis.data import DATA_ROOT_ENV, DatasetError
 from analysis.profiles import DEFAULT_PROFILE, PROFILE_ENV, PROFILES
 from analysis.score_runs import SCORES
+from analysis.store import RunStore, atomic_write, results_root
 from analysis.sweep import EXECUTOR_ENV, SLURM_SETTINGS, SweepError
 from analysis.train import NonFiniteLossError
 
@@ -22,6 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-root", help=f"folder holding the datasets (default: ${DATA_ROOT_ENV}, "
                                             "else ~/.cache/datadiet/data)")
     parser.add_argument("--executor", choices=["local", "processes", "submitit"],
+                        default=os.environ.get(EXECUTOR_ENV) or "local",
                         help=f"where training runs execute (default: ${EXECUTOR_ENV}, else local)")
     cluster = parser.add_argument_group("cluster settings of --executor submitit (Slurm)")
     for flag, (_, env, kind, text) in SLURM_SETTINGS.items():
@@ -30,18 +32,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _write_scores(path: Path, scores: np.ndarray, source_indices: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix == ".npy":
-        with open(tmp, "wb") as f:
-            np.save(f, scores)
+        atomic_write(path, lambda tmp: np.save(tmp, scores, allow_pickle=False))
     elif path.suffix == ".csv":
-        with open(tmp, "w") as f:
-            f.write("index,score\n")
-            f.writelines(f"{i},{s!r}\n" for i, s in zip(source_indices.tolist(), scores.tolist()))
+        rows = "".join(f"{i},{s!r}\n" for i, s in zip(source_indices.tolist(), scores.tolist()))
+        atomic_write(path, lambda tmp: tmp.write_text("index,score\n" + rows))
     else:
         raise SystemExit(f"error: --out must end in .csv or .npy, got {path}")
-    os.replace(tmp, path)
 
 
 def read_scores(path: Path) -> np.ndarray:
@@ -60,7 +57,8 @@ def cmd_score(args: argparse.Namespace) -> None:
 
     profile = get_profile(args.profile).on(args.dataset)
     epoch = profile.score_epoch if args.epoch is None else args.epoch
-    mean, _ = compute_scores(profile, args.score, epoch, args.seeds, variant=Variant(model=args.model),
+    store = RunStore(profile.name, results_root())
+    mean, _ = compute_scores(profile, store, args.score, epoch, args.seeds, variant=Variant(model=args.model),
                              squared=args.squared, executor=make_executor(args.executor))
     data, _ = profile.data().load()
     _write_scores(Path(args.out), mean.numpy(), data.source_indices.numpy())
@@ -78,11 +76,7 @@ def cmd_subset(args: argparse.Namespace) -> None:
         keep = prune.keep_hardest(scores, args.prune)
     else:
         keep = prune.keep_window(scores, args.offset, prune.kept_size(len(scores), args.prune))
-    out = Path(args.out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    with open(tmp, "wb") as f:
-        np.save(f, keep.numpy())
-    os.replace(tmp, out)
+    out = atomic_write(Path(args.out), lambda tmp: np.save(tmp, keep.numpy(), allow_pickle=False))
     print(f"kept {len(keep)} of {len(scores)} examples -> {out} (positions in the scores file's order)")
 
 
@@ -90,7 +84,7 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
     from analysis.reproduce import reproduce
     from analysis.sweep import make_executor
 
-    if os.environ.get(EXECUTOR_ENV) == "submitit":
+    if args.executor == "submitit":
         make_executor("submitit")  # bad cluster settings stop here, in one line, before any notebook runs
     reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
 
@@ -100,8 +94,9 @@ def cmd_audit(args: argparse.Namespace) -> None:
     from analysis.profiles import get_profile
 
     profile = get_profile(args.profile)
-    table = audit.audit(profile, args.runs, args.seed)
-    path = audit.write(table, profile)
+    store = RunStore(profile.name, results_root())
+    table = audit.audit(profile, store, args.runs, args.seed)
+    path = audit.write(table, store)
     print(table.to_string(index=False))
     print(f"{int(table['identical'].sum())} of {len(table)} recomputed runs are identical to the stored ones -> {path}")
 
@@ -146,11 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    # The data root and the cluster settings reach the processes this command starts (notebook kernels, pool
+    # workers, Slurm jobs) as the environment they inherit: the one place the package writes a variable.
     if getattr(args, "data_root", None):
         os.environ[DATA_ROOT_ENV] = args.data_root
-    if getattr(args, "executor", None):
-        os.environ[EXECUTOR_ENV] = args.executor
-    for flag, (_, env, _, _) in SLURM_SETTINGS.items():  # as variables, so notebooks' kernels see them too
+    for flag, (_, env, _, _) in SLURM_SETTINGS.items():
         if (value := getattr(args, f"slurm_{flag.replace('-', '_')}", None)) is not None:
             os.environ[env] = str(value)
     try:

@@ -1,4 +1,8 @@
-"""Every figure of the book, in one visual style (seaborn), captioned with its profile and scale."""
+"""Every figure of the book, in one visual style (seaborn), sized for the book's column; captions are text.
+
+A figure carries no title or caption of its own: the page glues it with a caption built by `caption` (what it
+shows, its profile and scale, its own seed counts), shown as a MyST figure under it.
+"""
 
 from __future__ import annotations
 
@@ -17,34 +21,70 @@ METHOD_COLORS = {
     "ccs": "#bcbd22",
 }
 
+# The book's text column is about 700 px wide; a figure at most COLUMN inches wide is shown at most 1.4x smaller than
+# drawn, so 9 pt (the smallest type we draw) still reads as about 9 pt (12 px) on the page.
+COLUMN = 7.0  # inches
+DPI = 200
+SMALLEST = 9  # pt: ticks, legends, annotations
+MAX_COLS = 2  # panels per row at column width
+
 
 def use_style() -> None:
-    sns.set_theme(context="notebook", style="whitegrid", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight", "legend.frameon": False})
+    sns.set_theme(context="paper", style="whitegrid")
+    plt.rcParams.update({
+        "figure.dpi": DPI, "savefig.dpi": DPI, "savefig.bbox": "tight", "legend.frameon": False,
+        "font.size": 10, "axes.labelsize": 10, "axes.titlesize": 10, "xtick.labelsize": SMALLEST,
+        "ytick.labelsize": SMALLEST, "legend.fontsize": SMALLEST, "legend.title_fontsize": SMALLEST,
+    })
 
 
-def scale(profile: Profile) -> str:
-    """One line that says which profile and scale a figure comes from."""
-    train = (f"{profile.num_train:,} train images ({profile.train_per_class}/class)" if profile.train_per_class
-             else f"all {profile.num_train:,} train images")
-    return (f"profile {profile.name}: {profile.dataset.upper()}, {train}, {profile.model} width {profile.width}\n"
-            f"{profile.steps:,} steps ({profile.epochs:g} epochs), {profile.score_seeds} score seeds, "
-            f"{profile.retrain_seeds} retraining seeds (secondary sweeps: {profile.secondary_seeds})")
+DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cinic10": "CINIC-10"}
+MODEL_NAMES = {"resnet18": "ResNet-18", "resnet50": "ResNet-50", "airbench": "airbench94-shaped network"}
+
+
+def describe(profile: Profile) -> str:
+    """The profile's scale in words: data, network, training length."""
+    data = DATASET_NAMES.get(profile.dataset, profile.dataset)
+    train = (f"{profile.num_train:,} {data} training images ({profile.train_per_class} per class)"
+             if profile.train_per_class else f"all {profile.num_train:,} {data} training images")
+    return (f"profile {profile.name}: {train}, {MODEL_NAMES.get(profile.model, profile.model)} width {profile.width}, "
+            f"{profile.steps:,} steps ({profile.epochs:g} epochs)")
+
+
+def seeds_per_point(df: pd.DataFrame, by, seed: str | None = "seed", what: str = "retraining seed") -> str:
+    """How many distinct `seed`s (rows where `seed` is None) each point (a group of `df` by `by`) averages, in
+    words: "3 retraining seeds per point", or "2 to 4 retraining seeds per point" where points differ."""
+    counts = df.groupby(by)[seed].nunique() if seed else df.groupby(by).size()
+    low, high = int(counts.min()), int(counts.max())
+    n = f"{low}" if low == high else f"{low} to {high}"
+    return f"{n} {what}{'' if high == 1 else 's'} per point"
+
+
+def caption(profile: Profile, title: str, seeds: str | None = None, here: str | None = None) -> str:
+    """A figure's caption: what it shows (`title`), the profile and scale it comes from, its own seed counts
+    (`seeds`, from `seeds_per_point`), and `here`, where this figure departs from the profile; one sentence each."""
+    return " ".join(f"{p[0].upper()}{p[1:].rstrip('.')}." for p in (title, describe(profile), seeds, here) if p)
 
 
 def figure(
     ncols: int = 1, nrows: int = 1, width: float = 5.2, height: float = 3.8, **kwargs
 ) -> tuple[Figure, np.ndarray]:
+    """`ncols` x `nrows` panels of `width` x `height` inches, at most `MAX_COLS` to a row (a single row of more
+    wraps) and shrunk to the column's width; returns the figure and its panels in reading order."""
     use_style()
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, **kwargs)
-    return fig, axes.ravel()
+    panels = ncols * nrows
+    if nrows == 1 and ncols > MAX_COLS:
+        ncols, nrows = MAX_COLS, -(-ncols // MAX_COLS)
+    shrink = min(1.0, COLUMN / (width * ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols * shrink, max(height * shrink, 2.6) * nrows),
+                             squeeze=False, **kwargs)
+    for ax in axes.ravel()[panels:]:
+        fig.delaxes(ax)
+    return fig, axes.ravel()[:panels]
 
 
-def finish(fig: Figure, profile: Profile, title: str, here: str | None = None) -> Figure:
-    """Title on top, the profile and scale underneath every figure; `here` says where this figure departs from it."""
-    fig.suptitle(title, fontsize=12)
-    caption = scale(profile) + (f"\nthis figure: {here}" if here else "")
-    fig.text(0.5, -0.02, caption, ha="center", va="top", fontsize=8, color="#444444")
+def finish(fig: Figure) -> Figure:
+    """Lay the panels out; the title and caption go under the figure as text (`caption`)."""
     fig.tight_layout()
     return fig
 
@@ -83,16 +123,18 @@ def percent_axis(ax: Axes, axis: str = "y") -> None:
 def heatmap(ax: Axes, matrix: pd.DataFrame, fmt: str = ".2f", cmap: str = "vlag", center: float | None = 0.0,
             **kwargs) -> None:
     sns.heatmap(matrix, ax=ax, annot=True, fmt=fmt, cmap=cmap, center=center, square=True, cbar=False,
-                annot_kws={"fontsize": 7}, **kwargs)
-    ax.tick_params(axis="x", rotation=45, labelsize=8)
-    ax.tick_params(axis="y", rotation=0, labelsize=8)
+                annot_kws={"fontsize": SMALLEST}, **kwargs)
+    ax.tick_params(axis="x", rotation=45, labelsize=SMALLEST)
+    ax.tick_params(axis="y", rotation=0, labelsize=SMALLEST)
     plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
 
 
 def image_grid(images: np.ndarray, titles: list[str], ncols: int, row_labels: list[str] | None = None,
-               size: float = 1.0) -> Figure:
-    """uint8 (N, 3, H, W) images in a grid with a small title each."""
+               size: float | None = None) -> Figure:
+    """uint8 (N, 3, H, W) images in a grid with a small title each, `size` inches per image (default: the column's
+    width shared by `ncols`)."""
     use_style()
+    size = size or COLUMN / ncols
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 1.25 * nrows), squeeze=False)
     for ax in axes.ravel():
@@ -100,10 +142,11 @@ def image_grid(images: np.ndarray, titles: list[str], ncols: int, row_labels: li
     for i, (img, title) in enumerate(zip(images, titles)):
         ax = axes.ravel()[i]
         ax.imshow(np.transpose(img, (1, 2, 0)), interpolation="nearest")
-        ax.set_title(title, fontsize=6, pad=2)
+        ax.set_title(title, fontsize=SMALLEST, pad=2)
     if row_labels:
         for r, text in enumerate(row_labels):
-            axes[r, 0].text(-0.15, 0.5, text, transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=7)
+            axes[r, 0].text(-0.15, 0.5, text, transform=axes[r, 0].transAxes, ha="right", va="center",
+                            fontsize=SMALLEST)
     return fig
 
 
@@ -129,6 +172,16 @@ def crossing_panel(ax: Axes, sweep: pd.DataFrame, axis: str, fraction: float, cr
     percent_axis(ax)
 
 
+def crossing_note(crossings: dict[float, float | None], what: str) -> str:
+    """What the dotted lines of `crossing_panel`s show, for a caption: per fraction pruned (`crossings`, as
+    `regime_panels` takes them), where keeping the hardest starts to win for good, or that no line is drawn."""
+    drawn = {f: x for f, x in sorted(crossings.items()) if x is not None}
+    if not drawn:
+        return f"no dotted line: keeping the hardest does not win for good at any {what} shown"
+    at = ", ".join(f"{x:,g} at {f:.0%} pruned" for f, x in drawn.items())
+    return f"dotted line: the {what} from which keeping the hardest wins for good ({at})"
+
+
 def regime_panels(sizes: pd.DataFrame, size_crossings: dict[float, float | None], budgets: pd.DataFrame,
                   train: pd.Series, budget_crossings: dict[float, float | None]) -> Figure:
     """The regime page's figure: one panel per fraction pruned of the size sweep `sizes` (the keys of
@@ -139,7 +192,7 @@ def regime_panels(sizes: pd.DataFrame, size_crossings: dict[float, float | None]
     fig, axes = figure(ncols=len(size_crossings) + len(budget_crossings), height=4.6)
     for ax, f in zip(axes, sorted(size_crossings)):
         crossing_panel(ax, sizes, "size", f, size_crossings[f])
-        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+        ax.legend(ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     for ax, f in zip(axes[len(size_crossings):], sorted(budget_crossings)):
         crossing_panel(ax, budgets, "budget_epochs", f, budget_crossings[f])
         right = ax.twinx()
@@ -148,24 +201,25 @@ def regime_panels(sizes: pd.DataFrame, size_crossings: dict[float, float | None]
         right.grid(False)
         percent_axis(right)
         handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-        ax.legend(handles=handles, fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+        ax.legend(handles=handles, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3))
     return fig
 
 
 def noisy_clean_histograms(dist: pd.DataFrame, scores: tuple[str, ...] = ("el2n", "grand")) -> Figure:
-    """Histograms of noisy and clean examples' scores: one row per score, one column per epoch of `dist`
-    (score, epoch, noisy, value)."""
+    """Histograms of noisy and clean examples' scores: one row per epoch of `dist` (score, epoch, noisy, value), one
+    column per score."""
     epochs = sorted(dist["epoch"].unique())
-    fig, axes = figure(ncols=len(epochs), nrows=len(scores), width=3.6, height=2.8)
-    for row, score in enumerate(scores):
-        for col, epoch in enumerate(epochs):
-            ax = axes[row * len(epochs) + col]
+    fig, axes = figure(ncols=len(scores), nrows=len(epochs), width=3.6, height=2.6)
+    for row, epoch in enumerate(epochs):
+        for col, score in enumerate(scores):
+            ax = axes[row * len(scores) + col]
             d = dist[(dist["score"] == score) & (dist["epoch"] == epoch)]
             for is_noisy, color in ((False, METHOD_COLORS["el2n"]), (True, METHOD_COLORS["grand_init"])):
                 ax.hist(d.loc[d["noisy"] == is_noisy, "value"], bins=30, density=True, alpha=0.5, color=color,
                         label="noisy" if is_noisy else "clean")
-            ax.set(title=f"{score} at epoch {epoch:g}", xlabel=score, ylabel="density" if col == 0 else None)
-    axes[0].legend(fontsize=7)
+            ax.set(title=f"{score} at epoch {epoch:g}",
+                   xlabel=score if row == len(epochs) - 1 else None, ylabel="density" if col == 0 else None)
+    axes[0].legend()
     return fig
 
 
@@ -201,7 +255,6 @@ def epoch_ticks(ax: Axes, epochs) -> None:
     """x ticks at exactly `epochs`, labelled as plain numbers (for symlog axes), in small type."""
     ax.set_xticks(epochs)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.tick_params(axis="x", labelsize=7)
 
 
 def gallery(images: np.ndarray, table: pd.DataFrame) -> Figure:

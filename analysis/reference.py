@@ -39,3 +39,15 @@ def kirsch_accuracy(source: str = "kirsch_jax") -> pd.DataFrame:
     rows = [{"method": KIRSCH_METHODS.get(m, m), "fraction": f, "test_acc": acc / 100}
             for m, values in table.items() if m != "fraction_pruned" for f, acc in zip(fractions, values)]
     return pd.DataFrame(rows)
+
+
+# Who each source of `published_results.yaml` is, in words, for the sentences that cite it
+SOURCES = {"paper": "Paul et al. (2021)", "kirsch_jax": "Kirsch's JAX run of the authors' code (ResNet-18, 200 epochs)",
+           "kirsch_pytorch": "Kirsch's PyTorch reproduction (hlb-CIFAR10 network, 12.6 epochs)"}
+
+
+def full_data_accuracy() -> dict[str, float]:
+    """The published full-data CIFAR-10 test accuracies (percent), by source: those sources of the reference file
+    that state one (the paper draws its own as a figure only)."""
+    return {name: float(entry["full_data"]) for name, entry in published().items()
+            if isinstance(entry, dict) and "full_data" in entry}

@@ -49,24 +49,28 @@ class RandomSubset:
 Selection = tuple[dict, Tensor | RandomSubset | None]  # (labels for the table, kept indices; None: all the data)
 
 
-def method_scores(profile: Profile, method: str, seeds: int | None = None, executor: Executor | None = None) -> Tensor:
+def method_scores(profile: Profile, store: RunStore, method: str, seeds: int | None = None,
+                  executor: Executor | None = None) -> Tensor:
     """The seed-averaged scores that `method` prunes by."""
     if METHODS.get(method) is None:
         raise ValueError(f"Method {method!r} has no scores; scored methods: {[m for m in METHODS if METHODS[m]]}")
     score, epoch = METHODS[method]
-    return compute_scores(profile, score, profile.score_epoch if epoch is None else epoch, seeds,
+    return compute_scores(profile, store, score, profile.score_epoch if epoch is None else epoch, seeds,
                           executor=executor)[0]
 
 
 def select(profile: Profile, method: str, fraction: float, scores: Tensor | None = None) -> Tensor | RandomSubset:
-    """What `method` keeps at `fraction` pruned: the indices of the highest scores, or a `RandomSubset`."""
+    """What `method` keeps at `fraction` pruned: the indices of the highest `scores` (its `method_scores`), or a
+    `RandomSubset`."""
     if method == "random":
         return RandomSubset(prune.kept_size(profile.num_train, fraction))
-    return prune.keep_hardest(method_scores(profile, method) if scores is None else scores, fraction)
+    if scores is None:
+        raise ValueError(f"Method {method!r} prunes by scores: pass its method_scores.")
+    return prune.keep_hardest(scores, fraction)
 
 
 def retrain(
-    profile: Profile, selections: list[Selection], seeds: int | None = None,
+    profile: Profile, store: RunStore, selections: list[Selection], seeds: int | None = None,
     executor: Executor | None = None, desc: str = "retraining", variant: Variant = PROTOCOL,
 ) -> pd.DataFrame:
     """Train on each selected subset for every retraining seed (`variant` of the protocol): one row per run,
@@ -78,22 +82,23 @@ def retrain(
             subset = kept.draw(profile.num_train, config.seed) if isinstance(kept, RandomSubset) else kept
             if subset is not None:
                 config = subset_config(config, subset)
-            tasks.append(RunTask(profile.name, config, None if subset is None else subset.numpy(),
+            tasks.append(RunTask(store, config, None if subset is None else subset.numpy(),
                                  {**labels, "seed": s}))
     metrics = run_all(tasks, executor, desc=desc)
     return pd.DataFrame([{**t.labels, "test_acc": m["final_test_acc"], "train_acc": m["final_train_acc"],
                           "kept": m["train_examples"]} for t, m in zip(tasks, metrics)])
 
 
-def full_data(profile: Profile, executor: Executor | None = None, variant: Variant = PROTOCOL) -> pd.DataFrame:
+def full_data(profile: Profile, store: RunStore, executor: Executor | None = None,
+              variant: Variant = PROTOCOL) -> pd.DataFrame:
     """The score runs are the full-data runs: their final accuracies, one row per seed."""
     configs = [score_run_config(profile, s, variant) for s in range(profile.score_seeds)]
-    metrics = score_runs(profile, configs, executor)
+    metrics = score_runs(profile, store, configs, executor)
     return pd.DataFrame([{"seed": s, "test_acc": m["final_test_acc"], "train_acc": m["final_train_acc"]}
                          for s, m in enumerate(metrics)])
 
 
-def seed_noise(profile: Profile) -> SeedNoise:
+def seed_noise(profile: Profile, store: RunStore) -> SeedNoise:
     """The profile's single-run standard deviation of test accuracy, pooled over every stored training run
     that differs from another only by its seed, on the profile's own training set and network (score runs and
     retraining arms; other data sizes, label noise and architectures have noise of their own). LMC children are
@@ -101,7 +106,7 @@ def seed_noise(profile: Profile) -> SeedNoise:
     a run's."""
     groups = defaultdict(list)
     data = asdict(profile.data())
-    for config, metrics in RunStore(profile.name).configs("train"):
+    for config, metrics in store.configs("train"):
         if config["init_from"] or config["data"] != data or (config["model"], config["width"]) != (
                 profile.model, profile.width):
             continue

@@ -29,15 +29,16 @@ def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -
 
 
 def score_runs(
-    profile: Profile, configs: list[TrainConfig], executor: Executor | None = None, checkpoints: bool = False,
+    profile: Profile, store: RunStore, configs: list[TrainConfig], executor: Executor | None = None,
+    checkpoints: bool = False,
 ) -> list[dict]:
     """Train (or load) score runs, in parallel where the executor allows; `checkpoints`: with them on disk."""
-    tasks = [RunTask(profile.name, c, checkpoints=checkpoints) for c in configs]
+    tasks = [RunTask(store, c, checkpoints=checkpoints) for c in configs]
     return run_all(tasks, executor, desc="score runs")
 
 
 def score_of_run(
-    profile: Profile, config: TrainConfig, score: str, step: int, squared: bool = False,
+    profile: Profile, store: RunStore, config: TrainConfig, score: str, step: int, squared: bool = False,
     positions: Tensor | None = None,
 ) -> Tensor:
     """One run's per-example `score` at `step` (cached), on the training set or its `positions`.
@@ -46,7 +47,6 @@ def score_of_run(
     """
     if score not in SCORES:
         raise ValueError(f"Unknown score {score!r}: choose one of {', '.join(SCORES)}.")
-    store = RunStore(profile.name)
     device = resolve_device()
     data, _ = config.data.load(device)
     images, labels = data.train_images, data.train_labels
@@ -76,8 +76,9 @@ def _score_key(config: TrainConfig, score: str, step: int, squared: bool, positi
 
 
 def compute_scores(
-    profile: Profile, score: str, epoch: float, seeds: int | list[int] | None = None, *, variant: Variant = PROTOCOL,
-    squared: bool = False, positions: Tensor | None = None, executor: Executor | None = None,
+    profile: Profile, store: RunStore, score: str, epoch: float, seeds: int | list[int] | None = None, *,
+    variant: Variant = PROTOCOL, squared: bool = False, positions: Tensor | None = None,
+    executor: Executor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Per-example mean of `score` at `epoch` (0: initialisation) over seeds, and the (seeds, N) matrix.
 
@@ -91,11 +92,10 @@ def compute_scores(
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
     if score == "forgetting":
-        score_runs(profile, configs, executor)
+        score_runs(profile, store, configs, executor)
     elif score != "input_norm" and step > 0:  # the initialisation needs no training
-        store = RunStore(profile.name)
         unscored = [c for c in configs if store.load("scores", _score_key(c, score, step, squared, positions)) is None]
-        score_runs(profile, unscored, executor, checkpoints=True)
-    per_seed = torch.stack([score_of_run(profile, c, score, step, squared, positions) for c in configs])
+        score_runs(profile, store, unscored, executor, checkpoints=True)
+    per_seed = torch.stack([score_of_run(profile, store, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed
 

@@ -44,6 +44,15 @@ class SeedNoise:
         sd = math.sqrt(sum(((a - a.mean()) ** 2).sum() for a in arms) / dof) if dof else math.nan
         return cls(sd, dof)
 
+    def table(self) -> pd.DataFrame:
+        """As a page's one-row table `seed_noise` (columns sd, dof), so its facts and verdicts read it from there."""
+        return pd.DataFrame([{"sd": self.sd, "dof": self.dof}])
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> SeedNoise:
+        """Back from `table`."""
+        return cls(float(table["sd"].iloc[0]), int(table["dof"].iloc[0]))
+
 
 def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
     """(sum of the means of `plus` arms - sum of the means of `minus` arms, its standard error, degrees of freedom).

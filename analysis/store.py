@@ -25,14 +25,29 @@ import numpy as np
 import torch
 
 RESULTS_ENV = "DATADIET_RESULTS"
-# Compute time of every result this process used (folder -> seconds), for "how long this chapter takes".
-_LEDGER: dict[str, float] = {}
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def results_root() -> Path:
-    """$DATADIET_RESULTS, else `results/` at the repository root."""
+    """$DATADIET_RESULTS, else `results/` at the repository root: for entry points (CLI, notebook parameters),
+    which hand the package a `RunStore`."""
     return Path(os.environ.get(RESULTS_ENV, REPO_ROOT / "results"))
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Call `write(tmp)` on a temporary file beside `path` (with the same suffix, so writers that add one, like
+    `np.save`, keep its name), then rename it into place: `path` is either complete or untouched. Returns `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def config_key(kind: str, config: dict) -> str:
@@ -77,10 +92,28 @@ class Result:
 
 
 class RunStore:
-    """Results of one profile, cached by config."""
+    """Results of one profile, cached by config, under `root/<profile>`; one object per profile, passed to
+    whatever reads or writes results. It remembers the compute time of every result it served (`used`)."""
 
-    def __init__(self, profile: str, root: Path | None = None) -> None:
-        self.root = (root or results_root()) / profile
+    def __init__(self, profile: str, root: Path) -> None:
+        self.profile = profile
+        self.root = Path(root) / profile
+        self.used: dict[str, float] = {}  # folder -> measured compute seconds
+
+    def __repr__(self) -> str:
+        return f"RunStore({self.profile!r}, {str(self.root.parent)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunStore) and (self.profile, self.root) == (other.profile, other.root)
+
+    def __hash__(self) -> int:
+        return hash((self.profile, self.root))
+
+    def __getstate__(self) -> dict:  # what a worker process needs; the ledger stays with its owner
+        return {"profile": self.profile, "root": self.root}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, used={})
 
     def path(self, kind: str, config: dict) -> Path:
         return self.root / kind / config_key(kind, config)
@@ -146,29 +179,19 @@ class RunStore:
 
         `force` recomputes; the stored result is replaced only once the new one is complete."""
         if not force and (cached := self.load(kind, config)) is not None:
-            note_use(self.path(kind, config), cached.metrics)
+            self.note_use(kind, config, cached.metrics)
             return cached
         start = time.perf_counter()
         result = compute()
         result.metrics["provenance"] = provenance(device, time.perf_counter() - start)
         self.save(kind, config, result, replace=force)
-        note_use(self.path(kind, config), result.metrics)
+        self.note_use(kind, config, result.metrics)
         return result
 
+    def note_use(self, kind: str, config: dict, metrics: dict) -> None:
+        """Remember that this store served the result of `config` (see `compute_seconds`)."""
+        self.used[str(self.path(kind, config))] = metrics.get("provenance", {}).get("wall_time_s", 0.0)
 
-def note_use(folder: Path, metrics: dict) -> None:
-    """Remember that this process used the result in `folder` (see `compute_seconds`)."""
-    _LEDGER[str(folder)] = metrics.get("provenance", {}).get("wall_time_s", 0.0)
-
-
-def compute_seconds() -> float:
-    """Total measured compute time of the distinct results this process has used."""
-    return sum(_LEDGER.values())
-
-
-def atomic_torch_save(obj, path: Path) -> None:
-    """torch.save through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    def compute_seconds(self) -> float:
+        """Total measured compute time of the distinct results this store has served."""
+        return sum(self.used.values())

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from analysis.store import REPO_ROOT, RunStore, config_key, note_use, results_root
+from analysis.store import REPO_ROOT, RunStore, config_key, results_root
 from analysis.train import TrainConfig, checkpoints_missing, run_training
 
 EXECUTOR_ENV = "DATADIET_EXECUTOR"
@@ -52,9 +52,10 @@ _GRACE_S = 15  # how long a job's result file may lag behind its end on a shared
 
 @dataclass(frozen=True)
 class RunTask:
-    """One training run of a sweep: a config, its subset of the training set, and labels for tables."""
+    """One training run of a sweep: the store it goes to, a config, its subset of the training set, and labels for
+    tables."""
 
-    profile: str
+    store: RunStore
     config: TrainConfig
     subset: np.ndarray | None = None
     labels: dict = field(default_factory=dict, hash=False, compare=False)
@@ -63,7 +64,7 @@ class RunTask:
     def name(self) -> str:
         """The run in messages: its labels and its folder in the run store."""
         labels = "".join(f"{k}={v}, " for k, v in self.labels.items())
-        return f"run {labels}{self.profile}/train/{config_key('train', self.config.key_dict())}"
+        return f"run {labels}{self.store.profile}/train/{config_key('train', self.config.key_dict())}"
 
 
 class SweepError(RuntimeError):
@@ -73,7 +74,7 @@ class SweepError(RuntimeError):
 def run_task(task: RunTask) -> dict:
     """Run (or load) one task and return its metrics; top-level so every backend can pickle it."""
     subset = None if task.subset is None else torch.as_tensor(task.subset)
-    return run_training(task.config, RunStore(task.profile), subset, checkpoints=task.checkpoints).metrics
+    return run_training(task.config, task.store, subset, checkpoints=task.checkpoints).metrics
 
 
 class InProcessExecutor(Executor):
@@ -300,9 +301,8 @@ def _outcomes(tasks: list[RunTask], executor: Executor) -> Iterator[tuple[int, d
         return
     todo = []
     for i, task in enumerate(tasks):
-        store = RunStore(task.profile)
-        stored = store.load("train", task.config.key_dict())
-        if stored is not None and not (task.checkpoints and checkpoints_missing(task.config, store)):
+        stored = task.store.load("train", task.config.key_dict())
+        if stored is not None and not (task.checkpoints and checkpoints_missing(task.config, task.store)):
             yield i, stored.metrics
         else:
             todo.append(i)
@@ -322,7 +322,7 @@ def run_all(tasks: Iterable[RunTask], executor: Executor | None = None, desc: st
     """
     tasks = list(tasks)
     own = executor is None
-    executor = executor or make_executor()
+    executor = executor or InProcessExecutor()
     results: list[dict] = [{}] * len(tasks)
     failed = []
     try:
@@ -338,7 +338,7 @@ def run_all(tasks: Iterable[RunTask], executor: Executor | None = None, desc: st
                 *(f"- {task.name()}: {err}" for task, err in failed),
             ])) from failed[0][1]
         for task, metrics in zip(tasks, results):  # workers' results count towards this process's compute time
-            note_use(RunStore(task.profile).path("train", task.config.key_dict()), metrics)
+            task.store.note_use("train", task.config.key_dict(), metrics)
         return results
     finally:
         if own:

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import torch
@@ -26,7 +26,7 @@ from torch import Tensor
 from analysis.data import ImageDataset, augment, class_balanced_subset, corrupt_labels, load_dataset
 from analysis.models import build_model
 from analysis.scores import ForgettingTracker
-from analysis.store import Result, RunStore, array_digest, atomic_torch_save, config_key
+from analysis.store import Result, RunStore, array_digest, atomic_write, config_key
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -361,7 +361,7 @@ def _train(
     model.train()
     while step < config.steps:
         if step in config.save_steps:
-            atomic_torch_save(_state(model, optimizer), checkpoint_path(store, config, step))
+            atomic_write(checkpoint_path(store, config, step), partial(torch.save, _state(model, optimizer)))
         epoch, batch_pos = divmod(step, steps_per_epoch)
         if epoch != perm_epoch:
             order = torch.randperm(len(positions), generator=torch.Generator().manual_seed(_mix(config.seed, epoch)))
@@ -403,15 +403,13 @@ def _train(
             loss_sum.zero_(), correct_sum.zero_()
             seen = 0
             if step < config.steps:
-                atomic_torch_save(
-                    {**_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step},
-                    resume_path,
-                )
+                atomic_write(resume_path, partial(torch.save, {
+                    **_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step}))
                 if on_eval is not None:
                     on_eval(step)
     train_seconds = time.perf_counter() - loop_start - eval_seconds
     if config.steps in config.save_steps:
-        atomic_torch_save(_state(model, optimizer), checkpoint_path(store, config, config.steps))
+        atomic_write(checkpoint_path(store, config, config.steps), partial(torch.save, _state(model, optimizer)))
 
     train_images, train_labels = data.train_images[positions], data.train_labels[positions]
     metrics = {

@@ -13,6 +13,7 @@ import argparse
 from dataclasses import replace
 
 from analysis import prune
+from analysis.store import RunStore, results_root
 from analysis.sweep import RunTask, process_pool, run_all
 from analysis.train import DataSpec, TrainConfig, subset_config
 
@@ -41,12 +42,13 @@ def main() -> None:
     parser.add_argument("--random", action="store_true", help="also train each on a random half (same steps)")
     args = parser.parse_args()
     candidates = {k: v for k, v in CANDIDATES[args.profile].items() if not args.only or k in args.only}
-    tasks = [RunTask("calibration", c, labels={"name": k, "subset": "full"}) for k, c in candidates.items()]
+    store = RunStore("calibration", results_root())
+    tasks = [RunTask(store, c, labels={"name": k, "subset": "full"}) for k, c in candidates.items()]
     if args.random:
         for name, config in candidates.items():
             n = config.data.train_per_class * 10 or 50_000
             half = prune.random_subset(n, prune.kept_size(n, 0.5), seed=1000)
-            tasks.append(RunTask("calibration", subset_config(replace(config, seed=1000), half), half.numpy(),
+            tasks.append(RunTask(store, subset_config(replace(config, seed=1000), half), half.numpy(),
                                  {"name": name, "subset": "random half"}))
     pool = process_pool()
     try:

@@ -20,13 +20,13 @@ import torch
 from analysis import chapters, retraining, score_runs
 from analysis.chapters import lmc, ntk
 from analysis.profiles import get_profile
-from analysis.store import RunStore, config_key
+from analysis.store import RunStore, config_key, results_root
 
 
 def plan(profile_name: str) -> pd.DataFrame:
     """One row per page: runs it submits, new to this plan and not yet stored, in run-equivalents."""
     profile = get_profile(profile_name)
-    store = RunStore(profile.name)
+    store = RunStore(profile.name, results_root())
     seen: set[str] = set()
     rows = []
     page = ""
@@ -49,12 +49,12 @@ def plan(profile_name: str) -> pd.DataFrame:
 
     real_score_of_run = score_runs.score_of_run
 
-    def score_of_run(profile_, config, score, step, squared=False, positions=None):
+    def score_of_run(profile_, store_, config, score, step, squared=False, positions=None):
         """The stored score where there is one (so stored subsets are recognised), else a random stand-in."""
         key = score_runs._score_key(config, score, step, squared, positions)
         trained = store.load("train", config.key_dict()) is not None
         if score == "input_norm" or store.load("scores", key) is not None or (score == "forgetting" and trained):
-            return real_score_of_run(profile_, config, score, step, squared, positions)
+            return real_score_of_run(profile_, store_, config, score, step, squared, positions)
         n = len(positions) if positions is not None else config.data.load("cpu")[0].train_labels.shape[0]
         seed = int(config_key(score, {"train": config.key_dict(), "step": step}), 16) % 2**31
         return torch.rand(n, generator=torch.Generator().manual_seed(seed))
@@ -63,12 +63,12 @@ def plan(profile_name: str) -> pd.DataFrame:
     patches += [mock.patch.object(retraining, "run_all", run_all),
                 mock.patch.object(score_runs, "score_of_run", score_of_run),
                 mock.patch.object(lmc, "_barriers", lambda *args: []),
-                mock.patch.object(ntk, "study", lambda profile_, executor=None: pd.DataFrame())]
+                mock.patch.object(ntk, "study", lambda profile_, store_, executor=None: pd.DataFrame())]
     for p in patches:
         p.start()
     try:
         for page in chapters.PAGES:
-            chapters.module(page).run(profile)
+            chapters.module(page).run(profile, store)
             rows.append({"page": page, **counts[page]})
     finally:
         for p in patches:

@@ -18,9 +18,9 @@ TINY = TrainConfig(data=DataSpec("cifar10", train_per_class=20, test_examples=20
 
 def test_audit_recomputes_stored_runs_and_flags_a_changed_number(results_dir):
     profile = replace(get_profile("smoke"), name="unit")
-    store = RunStore("unit")
+    store = RunStore("unit", results_dir)
     runs = [run_training(replace(TINY, seed=s), store).metrics for s in (0, 1)]
-    table = audit(profile, runs=2)
+    table = audit(profile, store, runs=2)
     assert table["identical"].all() and (table["difference"] == 0).all()
     assert sorted(table["stored_test_acc"]) == sorted(m["final_test_acc"] for m in runs)
     # a stored number today's code does not give
@@ -29,11 +29,11 @@ def test_audit_recomputes_stored_runs_and_flags_a_changed_number(results_dir):
     metrics["final_test_acc"] += 0.1
     metrics["test_acc"][-1][1] += 0.1
     (folder / "metrics.json").write_text(json.dumps(metrics))
-    row = audit(profile, runs=2).set_index("seed").loc[0]
+    row = audit(profile, store, runs=2).set_index("seed").loc[0]
     assert not row["identical"] and row["difference"] == pytest.approx(-0.1)
     assert TrainConfig.from_key_dict(replace(TINY, seed=0).key_dict()) == replace(TINY, seed=0)
 
 
 def test_audit_of_an_empty_profile_says_what_to_run(results_dir):
     with pytest.raises(ValueError, match="reproduce --profile unit"):
-        audit(replace(get_profile("smoke"), name="unit"), runs=1)
+        audit(replace(get_profile("smoke"), name="unit"), RunStore("unit", results_dir), runs=1)

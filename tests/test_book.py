@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -51,24 +53,46 @@ def test_a_page_to_download_holds_no_warnings_progress_bars_or_machine_paths(tmp
     assert cleaned.metadata["papermill"]["input_path"] == "notebooks/galleries.ipynb"
 
 
+def _stored(store: Path) -> dict[str, dict]:
+    """Every stored result's numbers (its metrics without provenance, and array digests) by folder; verdicts and
+    scratch left out."""
+    out = {}
+    for folder in sorted(store.glob("*/[!.]*")):
+        if folder.parent.name not in ("verdicts", "scratch") and (folder / "metrics.json").exists():
+            metrics = json.loads((folder / "metrics.json").read_text())
+            metrics.pop("provenance", None)
+            arrays = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.npy"))}
+            out[str(folder.relative_to(store))] = {**metrics, **arrays}
+    return out
+
+
 @pytest.mark.book
-def test_book_builds_at_smoke(tmp_path, monkeypatch, capfd):
+def test_book_builds_at_smoke_from_the_committed_results(tmp_path, results_dir, monkeypatch, capfd):
+    """Every page re-executes from the committed smoke results, computing nothing they do not hold (runs whose
+    checkpoints a fresh clone lacks are retrained to the same numbers), and the book builds."""
     # the kernels import `analysis` from the repository even where it is not installed
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH")))))
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "book", tmp_path / "book", ignore=shutil.ignore_patterns("chapters"))
     shutil.copytree(REPO / "notebooks", tmp_path / "notebooks")
+    shutil.copytree(REPO / "results" / "smoke", results_dir / "smoke", ignore=shutil.ignore_patterns("scratch"))
+    committed = _stored(results_dir / "smoke")
     chapters = tmp_path / "book" / "chapters"
     for name in EXECUTION_ORDER:
-        reproduce.execute(name, "smoke", chapters)
+        reproduce.execute(name, "smoke", chapters, results=results_dir)
+    after = _stored(results_dir / "smoke")
+    assert sorted(set(after) - set(committed)) == [], "pages computed results the committed store lacks: " \
+        "re-execute the smoke pages (`make reproduce PROFILE=smoke`) and commit results/smoke"
+    changed = [k for k in committed if after.get(k) != committed[k]]
+    assert not changed, f"today's code recomputed other numbers for {changed}"
     capfd.readouterr()
     html = reproduce.build_book(tmp_path)
     log = capfd.readouterr()
 
     glue_warnings = [line for line in (log.out + log.err).splitlines() if "glue" in line.lower()]
     assert not glue_warnings, "\n".join(glue_warnings)
-    assert (html / "book" / "about.html").is_file()
+    assert all((html / "book" / f"{name}.html").is_file() for name in ("about", "methods", "discussion"))
     for name in EXECUTION_ORDER:
         nb = nbformat.read(chapters / f"{name}.ipynb", as_version=4)
         errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]

@@ -19,12 +19,6 @@ N = PROFILE.num_train  # 1,000: 10% noisy is 100 examples
 NOISE = SeedNoise(sd=0.01, dof=10)
 
 
-@pytest.fixture(autouse=True)
-def _noise(monkeypatch):
-    """The page's seed noise, fixed instead of read from the (empty) run store."""
-    monkeypatch.setattr("analysis.chapters.noise.seed_noise", lambda profile: NOISE)
-
-
 def pruning(windows: dict[int, float], random: float = 0.5, grand_init: float = 0.6,
             clean: dict[int, float] | None = None) -> pd.DataFrame:
     """`noise_study`-shaped pruning rows, one seed each: EL2N windows (offset -> accuracy), GraNd at init, random,
@@ -88,7 +82,8 @@ def tables() -> dict[str, pd.DataFrame]:
     # skipping the top 47 gains 6 points under noise and none on clean labels: beyond two standard errors of the
     # four one-seed arms' contrast, 2 * sqrt(4) * 1 = 4 points
     windows = pruning({0: 0.55, 47: 0.61, 93: 0.62, 186: 0.63}, clean={0: 0.70, 47: 0.70, 93: 0.71, 186: 0.72})
-    return {"bins": bins, "detection": detection, "pruning": windows, "full": full, "distributions": pd.DataFrame()}
+    return {"bins": bins, "detection": detection, "pruning": windows, "full": full, "distributions": pd.DataFrame(),
+            "seed_noise": NOISE.table()}
 
 
 def test_noise_rate_is_read_from_the_el2n_bins():

@@ -71,18 +71,17 @@ def test_window_size_thousands():
     assert offsets.facts(tables, profile)["window"] == "20,000"
 
 
-def test_verdict_is_the_window_rule(monkeypatch):
-    monkeypatch.setattr("analysis.chapters.offsets.seed_noise", lambda profile: NOISE)
+def test_verdict_is_the_window_rule():
     # chosen on seed 0: offset 10 (1% skipped); on seeds 1 and 2 it beats offset 0 and random by 9.5 and 20 points
     windows = sweep({0: [0.6, 0.6, 0.61], 10: [0.7, 0.71, 0.69], 200: [0.63, 0.62, 0.64]}, random=(0.5, 0.51, 0.49))
-    (verdict,) = offsets.verdicts({"offsets": windows, "full": None}, PROFILE)
+    (verdict,) = offsets.verdicts({"offsets": windows, "full": None, "seed_noise": NOISE.table()}, PROFILE)
     assert verdict.claim_id == "window_cifar10" and verdict.verdict == "reproduced"
     assert "best offset on seed 0: 10 of 1,000 (1.0%)" in verdict.ours
     assert offsets.CLAIMS == ("window_cifar10",)
 
 
-def test_verdict_with_one_seed_is_inconclusive(monkeypatch):
+def test_verdict_with_one_seed_is_inconclusive():
     # the best window cannot be chosen and judged on the same seed without a winner's curse
-    monkeypatch.setattr("analysis.chapters.offsets.seed_noise", lambda profile: NOISE)
-    (verdict,) = offsets.verdicts({"offsets": sweep({0: [0.6], 10: [0.7], 200: [0.63]}), "full": None}, PROFILE)
+    one_seed = {"offsets": sweep({0: [0.6], 10: [0.7], 200: [0.63]}), "full": None, "seed_noise": NOISE.table()}
+    (verdict,) = offsets.verdicts(one_seed, PROFILE)
     assert verdict.verdict == "inconclusive" and "separate retraining seeds" in verdict.reason

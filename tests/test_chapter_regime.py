@@ -24,12 +24,6 @@ HALF = PROFILE.study_fraction  # 50%: the size sweep's fraction pruned
 NOISE = SeedNoise(sd=0.01, dof=10)
 
 
-@pytest.fixture(autouse=True)
-def _noise(monkeypatch):
-    """The page's seed noise, fixed instead of read from the (empty) run store."""
-    monkeypatch.setattr("analysis.chapters.regime.seed_noise", lambda profile: NOISE)
-
-
 def sweep(cells: dict[tuple[float, float], dict[str, float]], train: dict[float, float] | None = None) -> pd.DataFrame:
     """A budget sweep with one seed per cell: `cells[(fraction, budget)]` maps selection -> test accuracy;
     the full-data runs (fraction 0) reach 90% test and `train[budget]` train accuracy."""
@@ -70,36 +64,37 @@ def size_sweep(hard_minus_easy: dict[int, float], random: float | dict[int, floa
     return pd.DataFrame(rows, columns=regime.SIZE_COLUMNS)
 
 
-def tables(sizes: pd.DataFrame | None = None, budgets: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
-    """The page's two tables, each a tie everywhere unless given."""
+def tables(sizes: pd.DataFrame | None = None, budgets: pd.DataFrame | None = None,
+           noise: SeedNoise = NOISE) -> dict[str, pd.DataFrame]:
+    """The page's tables, each sweep a tie everywhere unless given."""
     return {"sizes": size_sweep({}) if sizes is None else sizes, "budgets": sweep(grid({})) if budgets is None
-            else budgets}
+            else budgets, "seed_noise": noise.table()}
 
 
 # --- the sweeps, without training ----------------------------------------------------------------------------
 
-def test_run_builds_each_size_and_budget_without_training(monkeypatch):
+def test_run_builds_each_size_and_budget_without_training(monkeypatch, store):
     """Each size: its own score runs on that class-balanced set, EL2N at 10% of its budget, the hardest, easiest and
     a random half retrained for that size's full-data steps; then the budget sweep as before."""
     profile = get_profile("smoke")  # sizes 50 and 100 per class, budgets 2.5 and 5 epochs, 2 score seeds
     trained, scored, retrained = [], [], []
 
-    def score_runs(p, configs, executor):
+    def score_runs(p, store, configs, executor):
         trained.extend(configs)
         return [{"final_test_acc": 0.9, "final_train_acc": 1.0}] * len(configs)
 
-    def compute_scores(p, score, epoch, seeds, variant=PROTOCOL, executor=None):
+    def compute_scores(p, store, score, epoch, seeds, variant=PROTOCOL, executor=None):
         scored.append((p.num_train, score, epoch, seeds, variant.epochs))
         return torch.arange(p.num_train, dtype=torch.float), None  # example i has score i: the hardest are the last
 
-    def retrain(p, selections, seeds, executor, desc, variant=PROTOCOL):
+    def retrain(p, store, selections, seeds, executor, desc, variant=PROTOCOL):
         retrained.append((p, selections, variant))
         return pd.DataFrame([{**labels, "seed": s, "test_acc": 0.5, "train_acc": 0.6}
                              for labels, _ in selections for s in range(seeds)])
 
     for name, fake in (("score_runs", score_runs), ("compute_scores", compute_scores), ("retrain", retrain)):
         monkeypatch.setattr(regime, name, fake)
-    out = regime.run(profile)
+    out = regime.run(profile, store("smoke"))
 
     # sizes: 500 images at 7 steps per epoch, 1,000 at 15 (batch 64), 5 epochs each
     assert [(c.data.train_per_class, c.seed, c.steps) for c in trained[:4]] == [
@@ -228,7 +223,7 @@ def test_budget_crossover_fact_joins_the_fractions():
 def test_growing_lead_of_easy_is_reported_per_fraction():
     # 50%: -2 -> -6 points (grows); 70%: -6 -> -2 points (shrinks)
     table = sweep(grid({(0.5, 2.0): -0.02, (0.5, 8.0): -0.06, (0.7, 2.0): -0.06, (0.7, 8.0): -0.02}))
-    assert regime.budget_context(table, PROFILE).startswith(
+    assert regime.budget_context(table, PROFILE, NOISE).startswith(
         "Easy's lead over hard grows with the budget instead of shrinking: hard minus easy goes from "
         "-2.0 to -6.0 points at 50% pruned. Random pruning")
 
@@ -237,7 +232,7 @@ def test_no_growing_lead_when_hard_starts_ahead_or_the_gap_shrinks():
     starts_ahead = sweep(grid({(0.5, 2.0): 0.01, (0.5, 8.0): -0.06}))
     shrinks = sweep(grid({(0.5, 2.0): -0.06, (0.5, 8.0): -0.02}))
     for table in (starts_ahead, shrinks):
-        assert "grows with the budget" not in regime.budget_context(table, PROFILE)
+        assert "grows with the budget" not in regime.budget_context(table, PROFILE, NOISE)
 
 
 def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standard_errors():
@@ -245,29 +240,29 @@ def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standar
     # (2 points: within the 2.8 points of one seed a side)
     table = sweep(grid({(0.5, 2.0): 0.10, (0.5, 8.0): 0.03}, random=0.85))
     assert "Random pruning beats both the hardest and the easiest subset in 2 of 4 fraction-budget cells" in \
-        regime.budget_context(table, PROFILE)
+        regime.budget_context(table, PROFILE, NOISE)
     assert regime.random_wins(table, 0.5, NOISE, regime.BUDGET) == [] and \
         regime.random_wins(table, 0.7, NOISE, regime.BUDGET) == [2.0, 8.0]
     nowhere = sweep(grid({}, random=0.8))
-    assert "in 0 of 4 fraction-budget cells" in regime.budget_context(nowhere, PROFILE)
+    assert "in 0 of 4 fraction-budget cells" in regime.budget_context(nowhere, PROFILE, NOISE)
 
 
 def test_ccs_budgets_or_no_budget():
     wins = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.52}))  # beats random (50%) at 2 epochs; 2 points at 8: within noise
-    assert "at 70% pruned, CCS beats random at 2 epochs." in regime.budget_context(wins, PROFILE)
+    assert "at 70% pruned, CCS beats random at 2 epochs." in regime.budget_context(wins, PROFILE, NOISE)
     both = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.6}))
-    assert "CCS beats random at 2, 8 epochs." in regime.budget_context(both, PROFILE)
+    assert "CCS beats random at 2, 8 epochs." in regime.budget_context(both, PROFILE, NOISE)
     none = sweep(grid({}, ccs={2.0: 0.4, 8.0: 0.5}))
-    assert "CCS beats random at no budget." in regime.budget_context(none, PROFILE)
+    assert "CCS beats random at no budget." in regime.budget_context(none, PROFILE, NOISE)
 
 
 def test_longest_budget_sentence_only_when_hard_loses_at_every_fraction():
     loses = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.04}), train={2.0: 0.4, 8.0: 0.734})
-    assert regime.budget_context(loses, PROFILE).endswith(
+    assert regime.budget_context(loses, PROFILE, NOISE).endswith(
         "Training longer does not reach the regime where the hardest examples pay: at the longest budget the full "
         "data reaches 73% train accuracy and hard still loses to easy.")
     tie_at_one = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.02}))  # 2 points at 70%: within noise
-    assert "Training longer" not in regime.budget_context(tie_at_one, PROFILE)
+    assert "Training longer" not in regime.budget_context(tie_at_one, PROFILE, NOISE)
 
 
 def test_budget_facts_numbers():
@@ -279,7 +274,7 @@ def test_budget_facts_numbers():
     assert facts["train_range"] == "41.2% at 2 epochs to 98.7% at 8 epochs"
     assert facts["budget_table"].data.loc[(0.7, "ccs"), 2.0] == pytest.approx(0.5)
     assert facts["budget_table"].data.loc[(0.0, "full"), 8.0] == pytest.approx(0.9)
-    assert facts["budget_context"] == regime.budget_context(table, PROFILE)
+    assert facts["budget_context"] == regime.budget_context(table, PROFILE, NOISE)
 
 
 # --- the verdict and the figure --------------------------------------------------------------------------------
@@ -295,11 +290,11 @@ def test_verdict_is_the_regime_rule_on_the_size_sweep():
     assert regime.CLAIMS == ("regime",)
 
 
-def test_verdict_reads_the_seed_noise_of_the_run_store(monkeypatch):
+def test_without_seed_noise_one_seed_per_cell_is_inconclusive(store):
     # an empty store has no two runs that differ only by seed: one seed per cell cannot be judged
-    monkeypatch.setattr("analysis.chapters.regime.seed_noise", retraining.seed_noise)
-    assert math.isnan(retraining.seed_noise(PROFILE).sd)
-    (verdict,) = regime.verdicts(tables(size_sweep({500: -0.05, 2_500: 0.05})), PROFILE)
+    noise = retraining.seed_noise(PROFILE, store(PROFILE.name))
+    assert math.isnan(noise.sd)
+    (verdict,) = regime.verdicts(tables(size_sweep({500: -0.05, 2_500: 0.05}), noise=noise), PROFILE)
     assert verdict.verdict == "inconclusive"
 
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from analysis.chapters import score_epochs
 from analysis.profiles import get_profile
@@ -16,12 +15,6 @@ from analysis.statistics import SeedNoise
 # error, so a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points whatever the pooled noise
 SPREAD = (-0.002, 0.0, 0.002)
 NOISE = SeedNoise(sd=0.002, dof=30)  # runs that vary by a fifth of a point, as these tables' seeds do
-
-
-@pytest.fixture(autouse=True)
-def _noise(monkeypatch):
-    """The page's seed noise, fixed instead of read from the (empty) run store."""
-    monkeypatch.setattr("analysis.chapters.score_epochs.seed_noise", lambda profile: NOISE)
 
 
 def sweep(means: dict[tuple[str, float], float], random: float) -> pd.DataFrame:
@@ -52,7 +45,7 @@ def test_a_difference_within_two_standard_errors_does_not_beat_random():
 
 def test_facts_show_the_mean_per_score_and_epoch():
     profile = get_profile("smoke")
-    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65)}, profile)
+    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table()}, profile)
     table = facts["table"].data
     assert list(table.columns) == ["epoch 0", "epoch 0.5"] and list(table.index) == ["el2n", "grand"]
     assert abs(table.loc["el2n", "epoch 0.5"] - 0.70) < 1e-12
@@ -60,6 +53,7 @@ def test_facts_show_the_mean_per_score_and_epoch():
 
 
 def test_the_page_judges_its_claim():
-    verdicts = score_epochs.verdicts({"sweep": sweep(MEANS, 0.65)}, get_profile("smoke"))
+    verdicts = score_epochs.verdicts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table()},
+                                     get_profile("smoke"))
     assert [v.claim_id for v in verdicts] == list(score_epochs.CLAIMS) == ["early"]
     assert verdicts[0].verdict == "reproduced"  # el2n@0.5 beats both el2n@0 and random

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from analysis import prune
 from analysis.chapters import seeds
@@ -14,12 +13,6 @@ from analysis.statistics import SeedNoise
 # error, so a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points
 SPREAD = (-0.002, 0.0, 0.002)
 NOISE = SeedNoise(sd=0.01, dof=10)
-
-
-@pytest.fixture(autouse=True)
-def _noise(monkeypatch):
-    """The page's seed noise, fixed instead of read from the (empty) run store."""
-    monkeypatch.setattr("analysis.chapters.seeds.seed_noise", lambda profile: NOISE)
 
 
 def seed_table(means: dict[int, float], rhos: dict[int, float]) -> pd.DataFrame:
@@ -49,7 +42,7 @@ def test_one_count_within_noise_of_random():
 def test_facts():
     profile = get_profile("smoke")
     tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.70),
-              "single": pd.DataFrame()}
+              "single": pd.DataFrame(), "seed_noise": NOISE.table()}
     facts = seeds.facts(tables, profile)
     table = facts["table"].data
     assert list(table.columns) == ["mean test accuracy", "Spearman to the all-seed mean"]
@@ -63,7 +56,8 @@ def _judged(spearman: float) -> str:
     profile = get_profile("smoke")
     single = pd.DataFrame([{"score": "grand", "epoch": profile.score_epoch, "seed": s, "spearman_to_mean": spearman}
                            for s in range(2)])
-    tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.70), "single": single}
+    tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.70), "single": single,
+              "seed_noise": NOISE.table()}
     (verdict,) = seeds.verdicts(tables, profile)
     assert verdict.claim_id == "single_run" and seeds.CLAIMS == ("single_run",)
     assert "1 seed worse than 4 seeds" in verdict.ours  # 3 points, far beyond 0.33
@@ -79,13 +73,14 @@ def test_the_verdict_counts_the_spearman_match():  # a numpy bool from a pandas 
     assert _judged(0.3) == "not reproduced"  # one seed worse, but Spearman far from 0.75: one of two fails
 
 
-def test_run_reads_the_single_seed_table_of_the_score_agreement_page(monkeypatch):
+def test_run_reads_the_single_seed_table_of_the_score_agreement_page(monkeypatch, store):
     profile = get_profile("smoke")
     calls = []
-    monkeypatch.setattr(seeds, "seed_count_sweep", lambda p, score, executor: calls.append(("sweep", score)) or "S")
-    monkeypatch.setattr(seeds.score_agreement, "score_agreement", lambda p, executor: ("matrix", "single"))
-    monkeypatch.setattr(seeds, "retrain", lambda p, selections, executor: selections)
-    tables = seeds.run(profile)
+    monkeypatch.setattr(seeds, "seed_count_sweep",
+                        lambda p, store, score, executor: calls.append(("sweep", score)) or "S")
+    monkeypatch.setattr(seeds.score_agreement, "score_agreement", lambda p, store, executor: ("matrix", "single"))
+    monkeypatch.setattr(seeds, "retrain", lambda p, store, selections, executor: selections)
+    tables = seeds.run(profile, store("smoke"))
     assert calls == [("sweep", "grand")] and tables["seeds"] == "S" and tables["single"] == "single"
     [(labels, kept)] = tables["random"]
     assert labels == {"method": "random"} and kept.size == prune.kept_size(profile.num_train, profile.study_fraction)

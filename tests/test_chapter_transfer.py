@@ -22,12 +22,6 @@ MEANS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _noise(monkeypatch):
-    """The page's seed noise, fixed instead of read from the (empty) run store."""
-    monkeypatch.setattr("analysis.chapters.transfer.seed_noise", lambda profile: NOISE)
-
-
 def runs(means: dict = MEANS) -> pd.DataFrame:
     return pd.DataFrame([{"source": s, "seed": i, "test_acc": m + d, "target": t}
                          for t, row in means.items() for s, m in row.items() for i, d in enumerate(SPREAD)])
@@ -72,7 +66,7 @@ def test_context():
 def test_facts_and_verdict():
     profile = get_profile("smoke")
     acc, gain = transfer.matrices(runs(), SOURCES)
-    tables = {"runs": runs(), "accuracy": acc, "gain": gain}
+    tables = {"runs": runs(), "accuracy": acc, "gain": gain, "seed_noise": NOISE.table()}
     facts = transfer.facts(tables, profile)
     assert facts["table"].data.columns.name is None and list(facts["table"].data.index) == [*SOURCES, "random"]
     assert facts["fraction"] == f"{profile.study_fraction:.0%}"

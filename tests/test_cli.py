@@ -8,13 +8,14 @@ from analysis import prune
 from analysis.cli import main
 from analysis.profiles import get_profile
 from analysis.score_runs import compute_scores
+from analysis.store import RunStore
 
 
 @pytest.mark.slow
-def test_score_and_subset_match_the_api(tmp_path):
+def test_score_and_subset_match_the_api(tmp_path, store):
     out = tmp_path / "scores.csv"
     main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "0.5", "--seeds", "2", "--out", str(out)])
-    mean, per_seed = compute_scores(get_profile("smoke"), "el2n", 0.5, 2)
+    mean, per_seed = compute_scores(get_profile("smoke"), store("smoke"), "el2n", 0.5, 2)
     table = np.loadtxt(out, delimiter=",", skiprows=1)
     assert np.array_equal(table[:, 1], mean.numpy().astype(np.float64))
     assert torch.equal(mean, per_seed.mean(0)), "the seed average is the plain mean"
@@ -29,12 +30,10 @@ def test_score_and_subset_match_the_api(tmp_path):
 
 
 @pytest.mark.slow
-def test_scores_are_bitwise_reproducible(tmp_path, monkeypatch):
+def test_scores_are_bitwise_reproducible(tmp_path):
     profile = get_profile("smoke")
-    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "a"))
-    a = compute_scores(profile, "grand", 0.5, 2)[1]
-    monkeypatch.setenv("DATADIET_RESULTS", str(tmp_path / "b"))
-    b = compute_scores(profile, "grand", 0.5, 2)[1]
+    a = compute_scores(profile, RunStore("smoke", tmp_path / "a"), "grand", 0.5, 2)[1]
+    b = compute_scores(profile, RunStore("smoke", tmp_path / "b"), "grand", 0.5, 2)[1]
     assert torch.equal(a, b)
 
 

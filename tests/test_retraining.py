@@ -22,10 +22,10 @@ def submitted(monkeypatch):
     return tasks
 
 
-def test_random_pruning_draws_a_fresh_subset_for_every_retraining_seed(submitted):
+def test_random_pruning_draws_a_fresh_subset_for_every_retraining_seed(submitted, store):
     kept = select(SMOKE, "random", 0.3)
     assert kept == RandomSubset(prune.kept_size(SMOKE.num_train, 0.3))
-    df = retrain(SMOKE, [({"method": "random"}, kept)], seeds=3)
+    df = retrain(SMOKE, store("smoke"), [({"method": "random"}, kept)], seeds=3)
     subsets = [t.subset for t in submitted]
     assert len({array_digest(s) for s in subsets}) == 3  # three different subsets ...
     for seed, (task, subset) in enumerate(zip(submitted, subsets)):  # ... each drawn with its run's seed
@@ -35,9 +35,9 @@ def test_random_pruning_draws_a_fresh_subset_for_every_retraining_seed(submitted
     assert list(df["seed"]) == [0, 1, 2] and set(df["kept"]) == {kept.size}
 
 
-def test_a_scored_subset_is_the_same_for_every_seed(submitted):
+def test_a_scored_subset_is_the_same_for_every_seed(submitted, store):
     scores = torch.arange(SMOKE.num_train, dtype=torch.float32)
     kept = select(SMOKE, "el2n", 0.5, scores)
-    retrain(SMOKE, [({"method": "el2n"}, kept)], seeds=2)
+    retrain(SMOKE, store("smoke"), [({"method": "el2n"}, kept)], seeds=2)
     assert [t.config.subset for t in submitted] == [array_digest(kept)] * 2
     assert torch.equal(kept, torch.arange(SMOKE.num_train // 2, SMOKE.num_train))  # the highest scores

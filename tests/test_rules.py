@@ -201,14 +201,15 @@ def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     assert rules.ntk(ntk([2.0, 2.0, 1.0]), after=1.0).verdict == rules.PARTLY
 
 
-def test_scorecard_collects_recorded_verdicts_and_lists_pending_chapters():
-    assert scorecard.recorded("smoke").empty
-    assert "pruning_curves" in scorecard.pending("smoke")
-    assert not {"galleries", "scorecard"} & set(scorecard.pending("smoke"))  # pages that judge nothing
+def test_scorecard_collects_recorded_verdicts_and_lists_pending_chapters(store):
+    smoke = store("smoke")
+    assert scorecard.recorded(smoke).empty
+    assert "pruning_curves" in scorecard.pending(scorecard.recorded(smoke))
+    assert not {"galleries", "scorecard"} & set(scorecard.pending(scorecard.recorded(smoke)))  # they judge nothing
     seeds3 = _full(0.800, 0.801, 0.799)
-    scorecard.record("smoke", rules.cifar10_half(_curves([0.800, 0.802, 0.801], [0.7] * 3), seeds3, PRECISE))
-    card = scorecard.recorded("smoke")
+    scorecard.record(smoke, rules.cifar10_half(_curves([0.800, 0.802, 0.801], [0.7] * 3), seeds3, PRECISE))
+    card = scorecard.recorded(smoke)
     assert card[["claim_id", "chapter", "verdict"]].values.tolist() == [
         ["cifar10_half", "pruning_curves", rules.REPRODUCED]]
-    assert "pruning_curves" not in scorecard.pending("smoke")
-    assert scorecard.recorded("scarce-test").empty  # profiles keep separate scorecards
+    assert "pruning_curves" not in scorecard.pending(card)
+    assert scorecard.recorded(store("scarce-test")).empty  # profiles keep separate scorecards

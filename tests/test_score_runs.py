@@ -19,22 +19,22 @@ def no_training(monkeypatch):
     monkeypatch.setattr("analysis.train._train", must_not_train)
 
 
-def test_scores_at_initialisation_train_nothing_and_sample_consistently(no_training):
+def test_scores_at_initialisation_train_nothing_and_sample_consistently(no_training, store):
     profile = get_profile("smoke")
     sample = prune.random_subset(profile.num_train, 50, seed=3)
-    full_mean, full = compute_scores(profile, "grand", 0.0, 2)
-    sample_mean, part = compute_scores(profile, "grand", 0.0, 2, positions=sample)
+    full_mean, full = compute_scores(profile, store("smoke"), "grand", 0.0, 2)
+    sample_mean, part = compute_scores(profile, store("smoke"), "grand", 0.0, 2, positions=sample)
     assert full.shape == (2, profile.num_train) and part.shape == (2, 50)
     torch.testing.assert_close(part, full[:, sample], rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(sample_mean, full_mean[sample], rtol=1e-4, atol=1e-6)
     assert not torch.equal(full[0], full[1])  # two seeds, two initialisations
 
 
-def test_grand_init_vs_input_norm_by_width(no_training):
+def test_grand_init_vs_input_norm_by_width(no_training, store):
     profile = get_profile("smoke")
     assert score_agreement.init_widths(profile) == (4, 8, 16, 32, 64)
     assert score_agreement.init_widths(get_profile("paper")) == (64,)
-    table = score_agreement.grand_init_vs_input_norm(profile)
+    table = score_agreement.grand_init_vs_input_norm(profile, store("smoke"))
     n = profile.score_seeds
     assert len(table) == 5 * (n + 1)
     assert table.groupby("width")["seeds"].apply(sorted).tolist() == [[1] * n + [n]] * 5

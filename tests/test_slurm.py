@@ -76,16 +76,15 @@ def outcome(metrics: dict) -> tuple:
 def smoke_sweep(partition, tmp_path_factory):
     """Four smoke runs, serially here and as one job array on Slurm with settings from environment variables."""
     root = tmp_path_factory.mktemp("slurm_sweep")
-    tasks = [RunTask("smoke", replace(TINY, seed=s), labels={"seed": s}) for s in range(4)]
+    serial, slurm = RunStore("smoke", root / "serial"), RunStore("smoke", root / "slurm")
+    tasks = [RunTask(slurm, replace(TINY, seed=s), labels={"seed": s}) for s in range(4)]
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("DATADIET_RESULTS", str(root / "serial"))
         with one_thread():
-            expected = run_all(tasks, make_executor("local"))
-        env.setenv("DATADIET_RESULTS", str(root / "slurm"))
+            expected = run_all([replace(t, store=serial) for t in tasks], make_executor("local"))
         for name, value in settings(partition, root / "logs").items():
             env.setenv(name, value)
         metrics = run_all(tasks, make_executor("submitit", poll_s=1))
-    return SimpleNamespace(tasks=tasks, expected=expected, metrics=metrics, store=RunStore("smoke", root / "slurm"),
+    return SimpleNamespace(tasks=tasks, expected=expected, metrics=metrics, store=slurm,
                            logs=root / "logs", partition=partition)
 
 
@@ -110,10 +109,10 @@ def test_job_logs_land_in_the_logs_folder(smoke_sweep):
 
 
 def test_cancelled_job_resumes_to_the_uninterrupted_result(partition, tmp_path, monkeypatch):
-    task = RunTask("smoke", replace(TINY, steps=150, eval_every=10), labels={"seed": 0})
+    store = RunStore("smoke", tmp_path / "results")
+    task = RunTask(store, replace(TINY, steps=150, eval_every=10), labels={"seed": 0})
     for name, value in settings(partition, tmp_path / "logs").items():
         monkeypatch.setenv(name, value)
-    store = RunStore("smoke")
     resume = store.scratch("train", task.config.key_dict()) / "resume.pt"
     executor = make_executor("submitit", poll_s=1)
     with one_thread(), ThreadPoolExecutor(2) as threads:  # the uninterrupted run here, while the cluster works
@@ -146,8 +145,9 @@ def test_cancelled_job_resumes_to_the_uninterrupted_result(partition, tmp_path, 
 def test_failed_job_names_the_run_and_quotes_its_stderr(partition, tmp_path, monkeypatch):
     for name, value in settings(partition, tmp_path / "logs").items():
         monkeypatch.setenv(name, value)
-    good = [RunTask("smoke", replace(TINY, seed=s), labels={"seed": s}) for s in (1, 2)]
-    broken = RunTask("smoke", replace(TINY, subset="0123456789abcdef"), labels={"seed": 0, "subset": "wrong"})
+    store = RunStore("smoke", tmp_path / "results")
+    good = [RunTask(store, replace(TINY, seed=s), labels={"seed": s}) for s in (1, 2)]
+    broken = RunTask(store, replace(TINY, subset="0123456789abcdef"), labels={"seed": 0, "subset": "wrong"})
     with pytest.raises(SweepError) as caught:
         run_all([good[0], broken, good[1]], make_executor("submitit", poll_s=1, max_running=3))
     message = str(caught.value)
@@ -155,7 +155,7 @@ def test_failed_job_names_the_run_and_quotes_its_stderr(partition, tmp_path, mon
     assert f"- {broken.name()}: slurm job" in message and "subset=wrong" in broken.name()
     assert "ended FAILED" in message
     assert "ValueError: config.subset is '0123456789abcdef'" in message  # quoted from the stderr tail
-    assert all(RunStore("smoke").load("train", t.config.key_dict()) for t in good)
+    assert all(store.load("train", t.config.key_dict()) for t in good)
 
 
 @pytest.fixture
@@ -182,11 +182,11 @@ def reproduce_command(partition: str, logs: Path) -> list[str]:
 
 
 def test_reproduce_command_hands_the_settings_to_the_notebooks(partition, tmp_path, monkeypatch, unset):
-    executors = []  # what each notebook's `chapter.start(PROFILE, EXECUTOR)` builds, in the same environment
+    executors = []  # what each notebook's `chapter.page(NAME, PROFILE, EXECUTOR, RESULTS)` builds, in this environment
     monkeypatch.setattr("analysis.reproduce.reproduce", lambda profile, only, force, executor: executors.append(
         make_executor(executor)))
     main(reproduce_command(partition, tmp_path / "logs"))
-    assert isinstance(executors[0], SubmititExecutor) and os.environ[EXECUTOR_ENV] == "submitit"
+    assert isinstance(executors[0], SubmititExecutor)  # the executor reaches the notebooks as their parameter
     assert slurm_settings() == {"partition": partition, "timeout_min": 10, "gpus": 0, "cpus": 1, "mem_gb": 1.0,
                                 "max_running": 2, "folder": str(tmp_path / "logs")}
 
@@ -205,7 +205,7 @@ def test_refused_job_is_a_one_line_error(partition, tmp_path, monkeypatch):
     monkeypatch.setenv(ENV["mem"], "100000")  # 100 TB: more than any node has
     with pytest.raises(ValueError, match=r"Slurm refused the jobs \(.+\): change the setting it names .*--slurm-mem") \
             as caught:
-        run_all([RunTask("smoke", TINY)], make_executor("submitit"))
+        run_all([RunTask(RunStore("smoke", tmp_path / "results"), TINY)], make_executor("submitit"))
     assert "\n" not in str(caught.value)
 
 

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from analysis.store import Result, RunStore, array_digest, config_key
+from analysis.store import Result, RunStore, array_digest, atomic_write, config_key
 
 
 def test_cache_hit_and_provenance(tmp_path):
@@ -96,3 +96,32 @@ def test_todays_code_finds_the_committed_score_runs():
     store = RunStore(SCARCE.name, REPO_ROOT / "results")  # the committed results, not the test's folder
     missing = [v for v in variants if store.load("train", score_run_config(SCARCE, 0, v).key_dict()) is None]
     assert not missing
+
+
+def test_atomic_write_leaves_the_old_file_or_the_new_one(tmp_path):
+    path = tmp_path / "sub" / "table.npy"
+    atomic_write(path, lambda tmp: np.save(tmp, np.arange(3)))  # np.save keeps a name that ends in .npy
+    assert np.array_equal(np.load(path), np.arange(3)) and sorted(p.name for p in path.parent.iterdir()) == [
+        "table.npy"]
+
+    def interrupted(tmp):
+        tmp.write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, interrupted)
+    assert np.array_equal(np.load(path), np.arange(3)) and len(list(path.parent.iterdir())) == 1
+
+
+def test_a_store_counts_the_compute_it_served_and_travels_without_it(tmp_path):
+    import pickle
+    import time
+
+    store = RunStore("unit", tmp_path)
+    store.get_or_compute("train", {"a": 1}, lambda: time.sleep(0.01) or Result({"acc": 0.5}))
+    again = RunStore("unit", tmp_path)
+    assert again.compute_seconds() == 0  # nothing served yet: no process-wide ledger
+    again.get_or_compute("train", {"a": 1}, lambda: Result({"acc": 0.7}))
+    assert again.compute_seconds() == store.compute_seconds() > 0
+    copy = pickle.loads(pickle.dumps(store))  # as a worker process receives it
+    assert copy == store and copy.root == tmp_path / "unit" and copy.used == {}

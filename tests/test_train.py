@@ -133,11 +133,11 @@ def test_nan_loss_stops_the_run_and_stores_nothing(results_dir):
     assert store.load("train", config.key_dict()) is None
 
 
-def test_unknown_names_are_clear_errors():
+def test_unknown_names_are_clear_errors(results_dir):
     with pytest.raises(ValueError, match="Unknown profile 'cpu'"):
         get_profile("cpu")
     with pytest.raises(ValueError, match="Unknown model 'resnet7'"):
-        run_training(replace(TINY, model="resnet7"), RunStore("unit"))
+        run_training(replace(TINY, model="resnet7"), RunStore("unit", results_dir))
 
 
 def test_linear_schedule_warms_up_then_decays_to_zero():

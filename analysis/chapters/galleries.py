@@ -11,6 +11,7 @@ from analysis.data import CLASS_NAMES
 from analysis.profiles import Profile
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
+from analysis.store import RunStore
 
 CLAIMS: tuple[str, ...] = ()
 PER_ROW = 8  # images per class in each gallery
@@ -27,11 +28,11 @@ def gallery(indices: np.ndarray, scores: np.ndarray, labels: np.ndarray, names: 
                          "title": [f"{s:.2f}" for s in scores[indices]]})
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict:
     """Tables: `scores` (label and seed-averaged EL2N of every training image), `hardest` and `easiest` (the
     `PER_ROW` highest / lowest per class, class by class: index, class, el2n, title), and their images as
     uint8 (N, 3, H, W) arrays `hardest_images` and `easiest_images`."""
-    scores = method_scores(profile, "el2n", executor=executor).numpy()
+    scores = method_scores(profile, store, "el2n", executor=executor).numpy()
     data = profile.data().load()[0]
     images, labels = data.train_images.numpy(), data.train_labels.numpy()
     names = class_names(profile, data.num_classes)

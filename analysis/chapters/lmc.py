@@ -56,7 +56,7 @@ def _barriers(profile: Profile, children: list[TrainConfig], subset: Tensor | No
     return store.get_or_compute("lmc", key, compute, device=str(device)).metrics["rows"]
 
 
-def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def study(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Error barriers between two children spawned from the seed-0 score run and trained on each EL2N group.
 
     For each spawn epoch of `lmc_spawn_epochs` and group of `groups` (EL2N seed mean at the
@@ -67,21 +67,20 @@ def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
     Rows: spawn_epoch, group, eval_set ("test" | "own train"), bn_reset, barrier (error, 0-1).
     """
     parent = score_run_config(profile, 0)
-    subsets = groups(profile, compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0])
+    subsets = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
     cells = {(e, g): [child_config(parent, profile.step(e), seed, subset) for seed in SEEDS]
              for e in profile.lmc.spawn_epochs for g, subset in subsets.items()}
-    store = RunStore(profile.name)
     unrun = any(store.load("train", c.key_dict()) is None for children in cells.values() for c in children)
-    score_runs(profile, [parent], executor, checkpoints=unrun)  # children start from the parent's checkpoints
-    run_all([RunTask(profile.name, c, None if subsets[g] is None else subsets[g].numpy())
+    score_runs(profile, store, [parent], executor, checkpoints=unrun)  # children start from the parent's checkpoints
+    run_all([RunTask(store, c, None if subsets[g] is None else subsets[g].numpy())
              for (_, g), children in cells.items() for c in children], executor, desc="lmc children")
     return pd.DataFrame([{"spawn_epoch": e, "group": g, **row} for (e, g), children in cells.items()
                          for row in _barriers(profile, children, subsets[g], store)])
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `study` (spawn_epoch, group, eval_set, bn_reset, barrier)."""
-    return {"study": study(profile, executor)}
+    return {"study": study(profile, store, executor)}
 
 
 def barrier_table(study: pd.DataFrame) -> pd.DataFrame:
@@ -118,7 +117,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "points": str(profile.lmc.points),
         "test": f"{TEST_IMAGES:,} test images",
         "bn": f"{BN_IMAGES:,} training images",
-        "table": table.style.format("{:.1%}"),
+        "table": table.rename_axis(index=["evaluated on", "BatchNorm recomputed", "EL2N group"], columns="spawn epoch")
+        .style.format("{:.1%}").format_index("{:g}", axis=1),
         "context": context(table, min(profile.lmc.spawn_epochs)),
     }
 

@@ -19,11 +19,12 @@ from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 from analysis.statistics import SeedNoise, compare
+from analysis.store import RunStore
 
 CLAIMS = ("noise_tail",)
 
 
-def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def noise_study(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """The label-noise study at `profile.noise.fraction`, as four tables.
 
     - `distributions`: score, epoch, noisy, value: per-example EL2N and GraNd (seed means) at
@@ -42,7 +43,7 @@ def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str,
     n, n_noisy = len(is_noisy), int(is_noisy.sum())
 
     def mean(score: str, epoch: float) -> Tensor:
-        return compute_scores(profile, score, epoch, variant=Variant(label_noise=noise), executor=executor)[0]
+        return compute_scores(profile, store, score, epoch, variant=Variant(label_noise=noise), executor=executor)[0]
 
     noisy = is_noisy.numpy()
     distributions = pd.concat([
@@ -71,10 +72,10 @@ def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str,
     selections.append(({"selection": "grand_init", "offset": 0}, prune.keep_hardest(mean("grand", 0.0),
                                                                                     profile.study_fraction)))
     selections.append(({"selection": "random", "offset": np.nan}, RandomSubset(size)))
-    pruning = retrain(profile, selections, profile.secondary_seeds, executor, desc="noisy pruning",
+    pruning = retrain(profile, store, selections, profile.secondary_seeds, executor, desc="noisy pruning",
                       variant=Variant(label_noise=noise))
-    clean = compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0]
-    control = retrain(profile, [({"selection": "clean", "offset": o}, prune.keep_window(clean, o, size))
+    clean = compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0]
+    control = retrain(profile, store, [({"selection": "clean", "offset": o}, prune.keep_window(clean, o, size))
                                 for o in noise_offsets(n_noisy, n, size)],
                       profile.secondary_seeds, executor, desc="clean-label control")
     pruning = pd.concat([pruning, control], ignore_index=True)
@@ -82,11 +83,12 @@ def noise_study(profile: Profile, executor: Executor | None = None) -> dict[str,
             "pruning": pruning}
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `distributions`, `bins`, `detection`, `pruning` (see `noise_study`) and `full` (full-data runs on
     the noisy labels)."""
-    tables = noise_study(profile, executor)
-    return {**tables, "full": full_data(profile, executor, Variant(label_noise=profile.noise.fraction))}
+    tables = noise_study(profile, store, executor)
+    return {**tables, "full": full_data(profile, store, executor, Variant(label_noise=profile.noise.fraction)),
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def noise_rate(bins: pd.DataFrame) -> float:
@@ -134,11 +136,11 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "score_epoch": f"{profile.score_epoch:g}",
         "study_fraction": f"{profile.study_fraction:.0%}",
         "detection": detect.style.format("{:.2f}", na_rep=""),
-        "context": context(pruning, rate, profile.num_train, seed_noise(profile)),
+        "context": context(pruning, rate, profile.num_train, SeedNoise.of(tables["seed_noise"])),
         "pruning": prune_table.style.format("{:.2%}"),
         "full": f"{full['test_acc'].mean():.2%}",
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.noise_tail(tables["bins"], tables["pruning"], seed_noise(profile))]
+    return [rules.noise_tail(tables["bins"], tables["pruning"], SeedNoise.of(tables["seed_noise"]))]

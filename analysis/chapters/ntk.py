@@ -33,7 +33,7 @@ def groups(profile: Profile, scores: Tensor) -> list[Tensor]:
     return picks
 
 
-def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def study(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Kernel velocity and distance from the first kernel, per EL2N group, over the seed-0 score run.
 
     Groups: `groups` of the EL2N seed mean at the score epoch. At each epoch of `ntk_epochs`
@@ -42,8 +42,8 @@ def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
     distance_from_start (kernel distance from the first epoch's kernel).
     """
     run = score_run_config(profile, 0)
-    samples = groups(profile, compute_scores(profile, "el2n", profile.score_epoch, executor=executor)[0])
-    store, device = RunStore(profile.name), resolve_device()
+    samples = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
+    device = resolve_device()
     data, _ = run.data.load(device)
     train = config_key("train", run.key_dict())
 
@@ -71,9 +71,9 @@ def study(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `study` (epoch, group, velocity, distance_from_start)."""
-    return {"study": study(profile, executor)}
+    return {"study": study(profile, store, executor)}
 
 
 def velocity_table(study: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +108,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "per_group": str(profile.ntk.per_group),
         "groups": str(profile.ntk.groups),
         "after": f"{profile.score_epoch:g}",
-        "table": table.style.format("{:.3g}", na_rep=""),
+        "table": table.rename_axis(index="EL2N group (0 = lowest)", columns="kernel velocity at epoch")
+        .style.format("{:.3g}", na_rep="").format_index("{:g}", axis=1),
         "context": context(table, profile.score_epoch, profile.ntk.per_group),
     }
 

@@ -15,6 +15,8 @@ from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
+from analysis.statistics import SeedNoise
+from analysis.store import RunStore
 
 CLAIMS = ("window_cifar10",)
 
@@ -24,7 +26,8 @@ def window_size(profile: Profile) -> int:
     return round(profile.offsets.window_fraction * profile.num_train)
 
 
-def offset_sweep(profile: Profile, label_noise: float = 0.0, executor: Executor | None = None) -> pd.DataFrame:
+def offset_sweep(profile: Profile, store: RunStore, label_noise: float = 0.0,
+                 executor: Executor | None = None) -> pd.DataFrame:
     """Figure 5: windows of `window_fraction` of the EL2N ranking at increasing offsets from the hardest end.
 
     Rows: offset (examples skipped; NaN for random), selection (window or random), seed, test_acc, train_acc,
@@ -32,19 +35,21 @@ def offset_sweep(profile: Profile, label_noise: float = 0.0, executor: Executor 
     """
     n = profile.num_train
     size = window_size(profile)
-    scores = compute_scores(profile, "el2n", profile.score_epoch, variant=Variant(label_noise=label_noise),
+    scores = compute_scores(profile, store, "el2n", profile.score_epoch, variant=Variant(label_noise=label_noise),
                             executor=executor)[0]
     selections = [({"offset": round(o * n), "selection": "window"}, prune.keep_window(scores, round(o * n),
                                                                                            size))
                   for o in profile.offsets.starts if round(o * n) + size <= n]
     selections.append(({"offset": np.nan, "selection": "random"}, RandomSubset(size)))
-    return retrain(profile, selections, seeds=profile.secondary_seeds, executor=executor, desc="windows",
+    return retrain(profile, store, selections, seeds=profile.secondary_seeds, executor=executor, desc="windows",
                    variant=Variant(label_noise=label_noise))
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `offsets` (see `offset_sweep`) and `full` (the full-data runs)."""
-    return {"offsets": offset_sweep(profile, executor=executor), "full": full_data(profile, executor=executor)}
+    return {"offsets": offset_sweep(profile, store, executor=executor),
+            "full": full_data(profile, store, executor=executor),
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def context(offsets: pd.DataFrame, n_train: int) -> str:
@@ -79,4 +84,4 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.window_cifar10(tables["offsets"], profile.num_train, seed_noise(profile))]
+    return [rules.window_cifar10(tables["offsets"], profile.num_train, SeedNoise.of(tables["seed_noise"]))]

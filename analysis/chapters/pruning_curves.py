@@ -23,23 +23,25 @@ from analysis.retraining import (
     select,
 )
 from analysis.rules import Verdict
+from analysis.statistics import SeedNoise
+from analysis.store import RunStore
 
 CLAIMS = ("cifar10_half", "grand_init_beats_random")
 HALF = 0.5  # the paper's headline: half of CIFAR-10 pruned without loss
 
 
-def selections(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+def selections(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS),
                executor: Executor | None = None) -> list[Selection]:
     """Figure 1's subsets: ({method, fraction}, what is kept) for every method and fraction pruned."""
     chosen = []
     for method in methods:
-        scores = None if method == "random" else method_scores(profile, method, executor=executor)
+        scores = None if method == "random" else method_scores(profile, store, method, executor=executor)
         chosen += [({"method": method, "fraction": f}, select(profile, method, f, scores))
                    for f in profile.pruning_curves.fractions]
     return chosen
 
 
-def curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
+def curves(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS),
            executor: Executor | None = None) -> pd.DataFrame:
     """Test accuracy against the fraction pruned for every method (rows: method, fraction, seed, test_acc, ...).
 
@@ -48,14 +50,15 @@ def curves(profile: Profile, methods: tuple[str, ...] = tuple(METHODS),
     """
     primary = tuple(m for m in methods if m in PRIMARY_METHODS)
     controls = tuple(m for m in methods if m not in PRIMARY_METHODS)
-    frames = [retrain(profile, selections(profile, primary, executor), executor=executor, desc="pruning curves")]
+    frames = [retrain(profile, store, selections(profile, store, primary, executor), executor=executor,
+                      desc="pruning curves")]
     if controls:
-        frames.append(retrain(profile, selections(profile, controls, executor), profile.secondary_seeds, executor,
-                              desc="pruning curves (controls)"))
+        frames.append(retrain(profile, store, selections(profile, store, controls, executor), profile.secondary_seeds,
+                              executor, desc="pruning curves (controls)"))
     return pd.concat(frames, ignore_index=True)
 
 
-def class_coverage(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> pd.DataFrame:
+def class_coverage(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS)) -> pd.DataFrame:
     """The share of each class kept, one row per method and fraction (columns: class names where known).
 
     Scores prune class-agnostically, as in the paper; a class whose examples all look easy loses most of them.
@@ -69,15 +72,16 @@ def class_coverage(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) 
 
     names = CLASS_NAMES.get(profile.dataset) or range(int(labels.max()) + 1)
     rows = [{**labels_, **dict(zip(names, prune.class_coverage(labels, indices(kept)).tolist()))}
-            for labels_, kept in selections(profile, methods)]
+            for labels_, kept in selections(profile, store, methods)]
     return pd.DataFrame(rows).set_index(["method", "fraction"])
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
     `coverage` (share of each class kept at the study fraction, one row per method)."""
-    return {"curves": curves(profile, executor=executor), "full": full_data(profile, executor=executor),
-            "coverage": class_coverage(profile).xs(profile.study_fraction, level="fraction")}
+    return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
+            "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
@@ -86,7 +90,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     table = table.rename(columns=lambda f: f"{f:.0%} pruned")
     rarest = coverage.loc["el2n"].idxmin()
     return {
-        "table": table.style.format("{:.2%}"),
+        "table": table.rename_axis(index="pruned by", columns=None).style.format("{:.2%}"),
         "full": f"{full['test_acc'].mean():.2%}",
         "full_train": f"{full['train_acc'].mean():.1%}",
         "full_test": f"{full['test_acc'].mean():.1%}",
@@ -104,6 +108,6 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    noise = seed_noise(profile)
+    noise = SeedNoise.of(tables["seed_noise"])
     return [rules.cifar10_half(tables["curves"], tables["full"], noise, fraction=HALF),
             rules.grand_init_beats_random(tables["curves"], noise)]

@@ -22,6 +22,7 @@ from analysis.retraining import RandomSubset, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_config, score_runs
 from analysis.statistics import SeedNoise, accuracies, compare
+from analysis.store import RunStore
 
 CLAIMS = ("regime",)
 SIZE, BUDGET = "size", "budget_epochs"  # the axes: training images before pruning; training budget in epochs
@@ -50,7 +51,7 @@ def sized(profile: Profile) -> list[Profile]:
     return sorted((profile.at_size(s) for s in profile.regime.sizes), key=lambda p: p.num_train)
 
 
-def size_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def size_sweep(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Accuracy of keep-hardest, keep-easiest and random at `study_fraction` pruned, per training-set size.
 
     Rows: size (training images before pruning), fraction (pruned; 0 for the full-data runs), selection in
@@ -58,19 +59,19 @@ def size_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFra
     for their size's full-data steps; the full-data rows are that size's score runs.
     """
     seeds, f, profiles = score_seeds(profile), profile.study_fraction, sized(profile)
-    metrics = score_runs(profile, [score_run_config(p, s) for p in profiles for s in range(seeds)], executor)
+    metrics = score_runs(profile, store, [score_run_config(p, s) for p in profiles for s in range(seeds)], executor)
     frames = [full_runs(SIZE, [p.num_train for p in profiles], seeds, metrics)]
     for p in profiles:
-        scores = compute_scores(p, "el2n", p.epochs / 10, seeds, executor=executor)[0]
+        scores = compute_scores(p, store, "el2n", p.epochs / 10, seeds, executor=executor)[0]
         selections = [({"selection": "hard"}, prune.keep_hardest(scores, f)),
                       ({"selection": "easy"}, prune.keep_easiest(scores, f)),
                       ({"selection": "random"}, RandomSubset(prune.kept_size(p.num_train, f)))]
-        df = retrain(p, selections, profile.secondary_seeds, executor, desc=f"regime {p.num_train:,} images")
+        df = retrain(p, store, selections, profile.secondary_seeds, executor, desc=f"regime {p.num_train:,} images")
         frames.append(df.assign(**{SIZE: p.num_train, "fraction": f}))
     return pd.concat(frames, ignore_index=True)[SIZE_COLUMNS]
 
 
-def budget_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def budget_sweep(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Accuracy of keep-hardest, keep-easiest, random (and CCS at the largest fraction) per budget and fraction.
 
     Rows: budget_epochs, fraction (pruned; 0 for the full-data runs), selection in {hard, easy,
@@ -79,10 +80,10 @@ def budget_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataF
     """
     seeds, budgets = score_seeds(profile), list(profile.regime.epochs)
     configs = [score_run_config(profile, s, Variant(epochs=b)) for b in budgets for s in range(seeds)]
-    frames = [full_runs(BUDGET, budgets, seeds, score_runs(profile, configs, executor))]
+    frames = [full_runs(BUDGET, budgets, seeds, score_runs(profile, store, configs, executor))]
     n, largest = profile.num_train, max(profile.regime.fractions)
     for budget in budgets:
-        scores = compute_scores(profile, "el2n", budget / 10, seeds, variant=Variant(epochs=budget),
+        scores = compute_scores(profile, store, "el2n", budget / 10, seeds, variant=Variant(epochs=budget),
                                 executor=executor)[0]
         selections = []
         for f in profile.regime.fractions:
@@ -93,15 +94,16 @@ def budget_sweep(profile: Profile, executor: Executor | None = None) -> pd.DataF
             if f == largest:
                 selections.append(({"fraction": f, "selection": "ccs"},
                                    prune.ccs(scores, size, profile.regime.ccs_hard_cut)))
-        df = retrain(profile, selections, profile.secondary_seeds, executor, desc=f"regime {budget:g} epochs",
+        df = retrain(profile, store, selections, profile.secondary_seeds, executor, desc=f"regime {budget:g} epochs",
                      variant=Variant(epochs=budget))
         frames.append(df.assign(**{BUDGET: budget}))
     return pd.concat(frames, ignore_index=True)[BUDGET_COLUMNS]
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `sizes` (see `size_sweep`) and `budgets` (see `budget_sweep`)."""
-    return {"sizes": size_sweep(profile, executor), "budgets": budget_sweep(profile, executor)}
+    return {"sizes": size_sweep(profile, store, executor), "budgets": budget_sweep(profile, store, executor),
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def crossings(sweep: pd.DataFrame, fractions, noise: SeedNoise, axis: str) -> dict[float, float | None]:
@@ -158,6 +160,12 @@ def mean_table(sweep: pd.DataFrame, axis: str) -> pd.DataFrame:
     return sweep.pivot_table(index=["fraction", "selection"], columns=axis, values="test_acc", aggfunc="mean")
 
 
+def _readable(table: pd.DataFrame) -> pd.DataFrame:
+    """`mean_table` with headers in words."""
+    return table.rename_axis(index=["fraction pruned", "selection"],
+                             columns={SIZE: "training images", BUDGET: "budget (epochs)"}[table.columns.name])
+
+
 def size_context(sizes: pd.DataFrame, fraction: float, noise: SeedNoise) -> str:
     """Where random pruning beats both ends of the ranking in the size sweep."""
     wins = [point(x, SIZE) for x in random_wins(sizes, fraction, noise, SIZE)]
@@ -165,10 +173,10 @@ def size_context(sizes: pd.DataFrame, fraction: float, noise: SeedNoise) -> str:
             + (f"{listing(wins)} images." if wins else "no size."))
 
 
-def budget_context(sweep: pd.DataFrame, profile: Profile) -> str:
+def budget_context(sweep: pd.DataFrame, profile: Profile, noise: SeedNoise) -> str:
     """The budget sweep in words: whether easy's lead grows with the budget, how often random beats both ends,
     where CCS beats random, and whether the longest budget still leaves hard behind easy everywhere."""
-    largest, noise = max(profile.regime.fractions), seed_noise(profile)
+    largest = max(profile.regime.fractions)
     signs = {f: rules.hard_vs_easy(sweep, f, noise, BUDGET) for f in profile.regime.fractions}
     train, table = full_mean(sweep, BUDGET), mean_table(sweep, BUDGET)
 
@@ -197,11 +205,12 @@ def budget_context(sweep: pd.DataFrame, profile: Profile) -> str:
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     sizes, budgets = tables["sizes"], tables["budgets"]
-    noise, f = seed_noise(profile), profile.study_fraction
+    noise, f = SeedNoise.of(tables["seed_noise"]), profile.study_fraction
     crossing = crossings(budgets, profile.regime.fractions, noise, BUDGET)
     full, train = full_mean(sizes, SIZE, "test_acc"), full_mean(budgets, BUDGET)
     return {
-        "size_table": mean_table(sizes, SIZE).style.format("{:.2%}").format_index("{:.0%}", level="fraction")
+        "size_table": _readable(mean_table(sizes, SIZE)).style.format("{:.2%}")
+        .format_index("{:.0%}", level="fraction pruned")
         .format_index("{:,.0f}", axis=1),
         "sizes": listing([point(x, SIZE) for x in full.index]),
         "size_steps": listing([f"{p.steps:,} steps at {p.num_train:,}" for p in sized(profile)]) + " images",
@@ -211,8 +220,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "size_crossover": crossover_sentence(f, rules.hard_vs_easy(sizes, f, noise, SIZE),
                                              rules.crossover(sizes, f, noise, SIZE)),
         "size_context": size_context(sizes, f, noise),
-        "budget_table": mean_table(budgets, BUDGET).style.format("{:.2%}")
-        .format_index("{:.0%}", level="fraction").format_index("{:g}", axis=1),
+        "budget_table": _readable(mean_table(budgets, BUDGET)).style.format("{:.2%}")
+        .format_index("{:.0%}", level="fraction pruned").format_index("{:g}", axis=1),
         "runs": str(len(sizes) + len(budgets)),
         "seeds": str(profile.secondary_seeds),
         "ccs_cut": f"{profile.regime.ccs_hard_cut:.0%}",
@@ -223,9 +232,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
                                       for g in profile.regime.fractions),
         "train_range": f"{train.iloc[0]:.1%} at {train.index[0]:g} epochs to "
                        f"{train.iloc[-1]:.1%} at {train.index[-1]:g} epochs",
-        "budget_context": budget_context(budgets, profile),
+        "budget_context": budget_context(budgets, profile, noise),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.regime(tables["sizes"], seed_noise(profile))]
+    return [rules.regime(tables["sizes"], SeedNoise.of(tables["seed_noise"]))]

@@ -15,6 +15,7 @@ from analysis.profiles import PAPER, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
+from analysis.store import RunStore
 
 CLAIMS: tuple[str, ...] = ()
 WIDTH_MARGIN = 0.05  # Spearman difference that counts as "rises with width" or "comes within" Kirsch's value
@@ -27,21 +28,22 @@ def spearman_matrix(vectors: dict[str, Tensor]) -> pd.DataFrame:
     return pd.DataFrame(np.corrcoef(ranks, rowvar=False), index=names, columns=names)
 
 
-def score_agreement(profile: Profile, executor: Executor | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_agreement(profile: Profile, store: RunStore,
+                    executor: Executor | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Figure 3: Spearman matrix of all scores and epochs, and each single seed against the mean of the other
     seeds (score, epoch, seed, spearman_to_mean; leave one out, so a seed is never compared with itself)."""
     vectors, single = {}, []
     for score in ("el2n", "grand"):
         for e in profile.score_epochs.epochs:
-            mean, per_seed = compute_scores(profile, score, e, executor=executor)
+            mean, per_seed = compute_scores(profile, store, score, e, executor=executor)
             vectors[f"{score}@{e:g}"] = mean
             n = len(per_seed)
             for s, row in enumerate(per_seed):
                 others = (mean * n - row) / (n - 1)
                 single.append({"score": score, "epoch": e, "seed": s,
                                "spearman_to_mean": spearmanr(row.numpy(), others.numpy()).statistic})
-    vectors["forgetting"] = method_scores(profile, "forgetting", executor=executor)
-    vectors["input_norm"] = method_scores(profile, "input_norm")
+    vectors["forgetting"] = method_scores(profile, store, "forgetting", executor=executor)
+    vectors["input_norm"] = method_scores(profile, store, "input_norm")
     return spearman_matrix(vectors), pd.DataFrame(single)
 
 
@@ -53,7 +55,7 @@ def init_widths(profile: Profile) -> tuple[int, ...]:
     return tuple(widths)
 
 
-def grand_init_vs_input_norm(profile: Profile) -> pd.DataFrame:
+def grand_init_vs_input_norm(profile: Profile, store: RunStore) -> pd.DataFrame:
     """Kirsch's control by network width: Spearman of GraNd at initialisation with the input norm.
 
     On a fixed random sample of `init_check_examples` training images, for each width of
@@ -62,10 +64,10 @@ def grand_init_vs_input_norm(profile: Profile) -> pd.DataFrame:
     """
     size = min(profile.score_agreement.init_check_examples, profile.num_train)
     sample = prune.random_subset(profile.num_train, size, seed=0)
-    norm = compute_scores(profile, "input_norm", 0.0, 1, positions=sample)[0].numpy()
+    norm = compute_scores(profile, store, "input_norm", 0.0, 1, positions=sample)[0].numpy()
     rows = []
     for width in init_widths(profile):
-        mean, per_seed = compute_scores(profile, "grand", 0.0, variant=Variant(width=width), positions=sample)
+        mean, per_seed = compute_scores(profile, store, "grand", 0.0, variant=Variant(width=width), positions=sample)
         rows += [{"width": width, "seeds": 1, "seed": s, "spearman": spearmanr(g.numpy(), norm).statistic}
                  for s, g in enumerate(per_seed)]
         rows.append({"width": width, "seeds": len(per_seed), "seed": np.nan,
@@ -73,11 +75,11 @@ def grand_init_vs_input_norm(profile: Profile) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `matrix` (Spearman between seed-averaged scores, named "<score>@<epoch>", "forgetting",
     "input_norm"), `single` (each seed against the seed mean), `widths` (GraNd at init vs input norm by width)."""
-    matrix, single = score_agreement(profile, executor=executor)
-    return {"matrix": matrix, "single": single, "widths": grand_init_vs_input_norm(profile)}
+    matrix, single = score_agreement(profile, store, executor=executor)
+    return {"matrix": matrix, "single": single, "widths": grand_init_vs_input_norm(profile, store)}
 
 
 def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:

@@ -13,11 +13,12 @@ from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 from analysis.statistics import SeedNoise, compare
+from analysis.store import RunStore
 
 CLAIMS = ("early",)
 
 
-def score_epoch_sweep(profile: Profile, scores: tuple[str, ...] = ("el2n", "grand"),
+def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...] = ("el2n", "grand"),
                       executor: Executor | None = None) -> pd.DataFrame:
     """Figure 2: accuracy after pruning `study_fraction` by scores taken at each epoch of `score_epochs`.
 
@@ -25,16 +26,17 @@ def score_epoch_sweep(profile: Profile, scores: tuple[str, ...] = ("el2n", "gran
     """
     f = profile.study_fraction
     selections = [
-        ({"score": s, "epoch": e}, prune.keep_hardest(compute_scores(profile, s, e, executor=executor)[0], f))
+        ({"score": s, "epoch": e}, prune.keep_hardest(compute_scores(profile, store, s, e, executor=executor)[0], f))
         for s in scores for e in profile.score_epochs.epochs
     ]
     selections.append(({"score": "random", "epoch": np.nan}, select(profile, "random", f)))
-    return retrain(profile, selections, executor=executor, desc="score epochs")
+    return retrain(profile, store, selections, executor=executor, desc="score epochs")
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random")."""
-    return {"sweep": score_epoch_sweep(profile, executor=executor)}
+    return {"sweep": score_epoch_sweep(profile, store, executor=executor),
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def beating_random(sweep: pd.DataFrame, noise: SeedNoise) -> list[str]:
@@ -62,9 +64,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "table": table.style.format("{:.2%}"),
         "random": f"{rnd['test_acc'].mean():.2%}",
         "fraction": f"{profile.study_fraction:.0%}",
-        "context": context(sweep, seed_noise(profile)),
+        "context": context(sweep, SeedNoise.of(tables["seed_noise"])),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.early(tables["sweep"], profile.score_epoch, seed_noise(profile))]
+    return [rules.early(tables["sweep"], profile.score_epoch, SeedNoise.of(tables["seed_noise"]))]

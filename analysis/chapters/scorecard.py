@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from concurrent.futures import Executor
 from dataclasses import asdict
 from pathlib import Path
@@ -15,7 +13,7 @@ from analysis import chapters, rules
 from analysis.profiles import Profile
 from analysis.reference import published
 from analysis.rules import Verdict
-from analysis.store import RunStore
+from analysis.store import RunStore, atomic_write
 
 CLAIMS: tuple[str, ...] = ()
 COLUMNS = ["claim_id", "claim", "ours", "paper", "verdict", "reason", "chapter"]
@@ -28,32 +26,28 @@ NOT_ATTEMPTED = {
 }
 
 
-def _folder(profile: str) -> Path:
-    return RunStore(profile).root / "verdicts"
+def _folder(store: RunStore) -> Path:
+    return store.root / "verdicts"
 
 
-def record(profile: str, verdict: Verdict) -> None:
+def record(store: RunStore, verdict: Verdict) -> None:
     """Store one verdict atomically under `results/<profile>/verdicts/<claim id>.json` (pages call it via
     `analysis.chapter.page`)."""
-    folder = _folder(profile)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump({**asdict(verdict), "claim": verdict.claim}, f, indent=1)
-    os.replace(tmp, folder / f"{verdict.claim_id}.json")
+    text = json.dumps({**asdict(verdict), "claim": verdict.claim}, indent=1)
+    atomic_write(_folder(store) / f"{verdict.claim_id}.json", lambda tmp: tmp.write_text(text))
 
 
-def recorded(profile: str) -> pd.DataFrame:
-    """Every verdict recorded at `profile` (by `record`), one row per claim, in book order."""
-    folder = _folder(profile)
+def recorded(store: RunStore) -> pd.DataFrame:
+    """Every verdict recorded in `store` (by `record`), one row per claim, in book order."""
+    folder = _folder(store)
     card = pd.DataFrame([json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))], columns=COLUMNS)
     order = {name: i for i, name in enumerate(chapters.EXECUTION_ORDER)}
     return card.sort_values("chapter", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
 
 
-def pending(profile: str) -> list[str]:
-    """Pages that judge claims but have recorded none of them at `profile` yet, in book order."""
-    judged = set(recorded(profile)["chapter"])
+def pending(card: pd.DataFrame) -> list[str]:
+    """Pages that judge claims but have none of them on the scorecard `card` yet, in book order."""
+    judged = set(card["chapter"])
     return [name for name in chapters.PAGES if chapters.module(name).CLAIMS and name not in judged]
 
 
@@ -63,9 +57,9 @@ def not_attempted() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `card`, the recorded verdicts, then the claims not attempted."""
-    return {"card": pd.concat([recorded(profile.name), not_attempted()], ignore_index=True)}
+    return {"card": pd.concat([recorded(store), not_attempted()], ignore_index=True)}
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
@@ -74,7 +68,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
              .map(lambda v: f"color: {COLORS.get(v, 'inherit')}; font-weight: bold", subset=["verdict"]))
     kirsch = published()["kirsch_jax"]
     half = kirsch["test_accuracy"]["fraction_pruned"].index(0.5)
-    todo = pending(profile.name)
+    todo = pending(tables["card"])
     return {
         **{f"kirsch_{key}": f"{kirsch['test_accuracy'][method][half]:.2f}%"
            for key, method in (("el2n", "el2n_20"), ("random", "random"), ("grand_init", "grand_init"))},

@@ -14,34 +14,37 @@ from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 from analysis.statistics import SeedNoise, compare
+from analysis.store import RunStore
 
 CLAIMS = ("single_run",)
 SCORE = "grand"  # the score the paper averages in Figure 4
 
 
-def seed_count_sweep(profile: Profile, score: str = "el2n", executor: Executor | None = None) -> pd.DataFrame:
+def seed_count_sweep(profile: Profile, store: RunStore, score: str = "el2n",
+                     executor: Executor | None = None) -> pd.DataFrame:
     """Figure 4: pruning accuracy, and Spearman to the all-seed mean, against the number of averaged seeds."""
-    _, per_seed = compute_scores(profile, score, profile.score_epoch, executor=executor)
+    _, per_seed = compute_scores(profile, store, score, profile.score_epoch, executor=executor)
     full_mean = per_seed.mean(0)
     selections, rhos = [], {}
     for k in profile.seeds.counts:
         mean_k = per_seed[:k].mean(0)
         rhos[k] = spearmanr(mean_k.numpy(), full_mean.numpy()).statistic
         selections.append(({"score": score, "n_seeds": k}, prune.keep_hardest(mean_k, profile.study_fraction)))
-    df = retrain(profile, selections, executor=executor, desc="seed counts")
+    df = retrain(profile, store, selections, executor=executor, desc="seed counts")
     df["spearman_to_all"] = df["n_seeds"].map(rhos)
     return df
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `seeds` (score, n_seeds, seed, test_acc, train_acc, kept, spearman_to_all), `single` (each score
     seed against the seed mean, from the score agreement page) and `random` (random pruning of `study_fraction`,
     the pruning curves' runs)."""
-    seeds = seed_count_sweep(profile, score=SCORE, executor=executor)
-    single = score_agreement.score_agreement(profile, executor=executor)[1]
+    seeds = seed_count_sweep(profile, store, score=SCORE, executor=executor)
+    single = score_agreement.score_agreement(profile, store, executor=executor)[1]
     kept_at_random = select(profile, "random", profile.study_fraction)
-    random = retrain(profile, [({"method": "random"}, kept_at_random)], executor=executor)
-    return {"seeds": seeds, "single": single, "random": random}
+    random = retrain(profile, store, [({"method": "random"}, kept_at_random)], executor=executor)
+    return {"seeds": seeds, "single": single, "random": random,
+            "seed_noise": seed_noise(profile, store).table()}
 
 
 def context(seeds: pd.DataFrame, random: pd.DataFrame, noise: SeedNoise) -> str:
@@ -66,9 +69,10 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "fraction": f"{profile.study_fraction:.0%}",
         "seeds": str(profile.score_seeds),
         "random": f"{random['test_acc'].mean():.2%}",
-        "context": context(seeds, random, seed_noise(profile)),
+        "context": context(seeds, random, SeedNoise.of(tables["seed_noise"])),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.single_run(tables["single"], tables["seeds"], profile.score_epoch, seed_noise(profile))]
+    noise = SeedNoise.of(tables["seed_noise"])
+    return [rules.single_run(tables["single"], tables["seeds"], profile.score_epoch, noise)]

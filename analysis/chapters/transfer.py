@@ -13,6 +13,7 @@ from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 from analysis.statistics import SeedNoise, accuracies, compare, equivalent
+from analysis.store import RunStore
 
 CLAIMS = ("transfer",)
 RANDOM = "random"  # the source name of random pruning
@@ -25,17 +26,17 @@ def transfer_sources(profile: Profile) -> dict[str, Variant]:
     return sources
 
 
-def transfer(profile: Profile, executor: Executor | None = None) -> pd.DataFrame:
+def transfer(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Transfer: EL2N from each source prunes `study_fraction` of the data to train each target model."""
     f = profile.study_fraction
     selections = []
     for name, source in transfer_sources(profile).items():
-        scores = compute_scores(profile, "el2n", profile.score_epoch, variant=source, executor=executor)[0]
+        scores = compute_scores(profile, store, "el2n", profile.score_epoch, variant=source, executor=executor)[0]
         selections.append(({"source": name}, prune.keep_hardest(scores, f)))
     selections.append(({"source": RANDOM}, select(profile, "random", f)))
     frames = []
     for model, width in profile.transfer.models:
-        df = retrain(profile, selections, executor=executor, desc=f"transfer to {model}",
+        df = retrain(profile, store, selections, executor=executor, desc=f"transfer to {model}",
                      variant=Variant(model=model, width=width))
         frames.append(df.assign(target=f"{model}-w{width}"))
     return pd.concat(frames, ignore_index=True)
@@ -48,12 +49,12 @@ def matrices(runs: pd.DataFrame, sources: list[str]) -> tuple[pd.DataFrame, pd.D
     return acc, (acc - acc.loc[RANDOM]).drop(index=RANDOM)
 
 
-def run(profile: Profile, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
+def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `runs` (source, seed, test_acc, train_acc, kept, target), `accuracy` (mean test accuracy,
     source x target, random pruning last) and `gain` (accuracy minus random pruning's for the same target)."""
-    runs = transfer(profile, executor=executor)
+    runs = transfer(profile, store, executor=executor)
     acc, gain = matrices(runs, list(transfer_sources(profile)))
-    return {"runs": runs, "accuracy": acc, "gain": gain}
+    return {"runs": runs, "accuracy": acc, "gain": gain, "seed_noise": seed_noise(profile, store).table()}
 
 
 def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> dict[str, int]:
@@ -87,9 +88,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     return {
         "table": tables["accuracy"].rename_axis(columns=None).style.format("{:.2%}"),
         "fraction": f"{profile.study_fraction:.0%}",
-        "context": context(tables["runs"], tables["gain"], seed_noise(profile)),
+        "context": context(tables["runs"], tables["gain"], SeedNoise.of(tables["seed_noise"])),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.transfer(tables["runs"], seed_noise(profile))]
+    return [rules.transfer(tables["runs"], SeedNoise.of(tables["seed_noise"]))]

@@ -1,0 +1,59 @@
+"""The scale banner every page opens with, and the figure captions: sentences with known answers."""
+
+import pandas as pd
+import pytest
+
+from analysis import chapter, plots, reference
+from analysis.profiles import get_profile
+
+SMOKE = get_profile("smoke")
+
+
+def test_banner_states_the_scale_our_full_data_accuracy_and_the_published_ones():
+    text = chapter.banner(SMOKE, [0.30, 0.32], {"kirsch_pytorch": 93.97})
+    assert text == (
+        "Profile smoke: 1,000 CIFAR-10 training images (100 per class), ResNet-18 width 4, "
+        "75 steps (5 epochs). Our full-data network reaches 31.0% test accuracy (mean of 2 seeds of 2). "
+        "Published full-data test accuracy on CIFAR-10: Kirsch's PyTorch reproduction (hlb-CIFAR10 network, "
+        "12.6 epochs), 93.97%; the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
+
+
+def test_banner_without_stored_full_data_says_so():
+    text = chapter.banner(SMOKE, [], {})
+    assert "Its full-data runs are not stored yet" in text
+    assert "Published full-data test accuracy on CIFAR-10: the paper" in text
+
+
+def test_published_full_data_accuracy_is_read_from_the_reference_file():
+    assert reference.full_data_accuracy() == {"kirsch_pytorch": pytest.approx(93.97)}
+
+
+def test_banner_reads_the_stored_full_data_runs_and_trains_none(store):
+    assert chapter.stored_full_data(SMOKE, store(SMOKE.name)) == []
+
+
+def test_seeds_per_point_counts_each_points_own_seeds():
+    df = pd.DataFrame({"method": ["a", "a", "a", "b", "b"], "seed": [0, 1, 2, 0, 0]})
+    assert plots.seeds_per_point(df[df["method"] == "a"], "method") == "3 retraining seeds per point"
+    assert plots.seeds_per_point(df, "method") == "1 to 3 retraining seeds per point"
+    assert plots.seeds_per_point(df[df["method"] == "b"], "method", what="seed") == "1 seed per point"
+
+
+def test_caption_is_the_title_the_scale_the_seeds_and_the_departure_one_sentence_each():
+    assert plots.caption(SMOKE, "test accuracy after pruning", "2 retraining seeds per point", "width 8 here") == (
+        "Test accuracy after pruning. Profile smoke: 1,000 CIFAR-10 training images (100 per class), ResNet-18 "
+        "width 4, 75 steps (5 epochs). 2 retraining seeds per point. Width 8 here.")
+    assert plots.caption(SMOKE, "Scores.").startswith("Scores. Profile smoke:")
+
+
+def test_figures_fit_the_column_two_panels_to_a_row():
+    fig, axes = plots.figure(ncols=3)
+    assert len(axes) == 3 and len(fig.axes) == 3 and fig.get_figwidth() <= plots.COLUMN
+    assert fig.dpi >= 200
+
+
+def test_crossing_note_names_the_dotted_lines_only_where_they_are_drawn():
+    assert plots.crossing_note({0.5: None}, "training-set size") == (
+        "no dotted line: keeping the hardest does not win for good at any training-set size shown")
+    assert plots.crossing_note({0.7: None, 0.5: 2500.0}, "budget") == (
+        "dotted line: the budget from which keeping the hardest wins for good (2,500 at 50% pruned)")
