@@ -102,8 +102,9 @@ def test_facts_numbers_and_tables():
                                  ("grand_init", "0"), ("random", "–"), ("clean", "0"), ("clean", "47"),
                                  ("clean", "93"), ("clean", "186")]
     assert table[("clean", "186")] == pytest.approx(0.72)
-    assert facts["detection"].data.loc["el2n", ("auroc", 5.0)] == pytest.approx(0.6)
-    assert np.isnan(facts["detection"].data.loc["grand", ("auroc", 5.0)])
+    assert facts["detection"].data.loc["el2n", ("AUROC", "epoch 5")] == pytest.approx(0.6)
+    assert np.isnan(facts["detection"].data.loc["grand", ("AUROC", "epoch 5")])
+    assert facts["pruning"].data.index.names == ["selection", "examples skipped"]
 
 
 def test_verdict_is_the_noise_tail_rule():

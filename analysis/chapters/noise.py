@@ -124,9 +124,12 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     el2n_bins = bins[bins["score"] == "el2n"]
     rate = noise_rate(bins)
     at_score = detection[detection["epoch"] == profile.score_epoch].set_index("detector")
-    detect = detection.pivot_table(index="detector", columns="epoch", values=["auroc", "precision_at_k"])
+    detect = (detection.pivot_table(index="detector", columns="epoch", values=["auroc", "precision_at_k"])
+              .rename(columns={"auroc": "AUROC", "precision_at_k": "precision at k"}, level=0)
+              .rename(columns="epoch {:g}".format, level=1).rename_axis(index="detector", columns=[None, None]))
     prune_table = (pruning.assign(offset=pruning["offset"].map("{:,.0f}".format).replace("nan", "–"))
-                   .groupby(["selection", "offset"], sort=False)["test_acc"].mean().to_frame("test accuracy"))
+                   .groupby(["selection", "offset"], sort=False)["test_acc"].mean().to_frame("test accuracy")
+                   .rename_axis(["selection", "examples skipped"]))
     return {
         "runs": str(len(pruning)),
         "noise": f"{profile.noise.fraction:.0%}",

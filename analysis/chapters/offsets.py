@@ -71,7 +71,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     random = offsets[offsets["selection"] == "random"]
     table = windows.groupby("offset")["test_acc"].agg(["mean", "count"]).rename(
         columns={"mean": "test accuracy", "count": "runs"})
-    table.index = [f"{o:.0f} ({o / profile.num_train:.0%})" for o in table.index]
+    table.index = pd.Index([f"{o:,.0f} ({o / profile.num_train:.0%})" for o in table.index],
+                           name="examples skipped (share)")
     return {
         "table": table.style.format({"test accuracy": "{:.2%}"}),
         "runs": str(len(offsets)),
