@@ -83,6 +83,11 @@ def banner(profile: Profile, full_test_acc: list[float], published_full: dict[st
             f"{theirs}the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
 
 
+def rerun(name: str, profile: Profile) -> str:
+    """The command that re-executes page `name` alone at `profile` (results come from the run store)."""
+    return f"Re-run this page alone: python -m analysis reproduce --only {name} --profile {profile.name}"
+
+
 def figure(name: str, fig: Figure, caption: str) -> None:
     """Glue `fig` as `name` and its `caption` as `<name>_caption`, for a ```{glue:figure}``` of the prose; the
     figure is not shown where it is made."""
@@ -119,7 +124,8 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
          .style.hide(axis="index"))
     glue("profile", prof.name)
-    glue("banner", banner(prof, stored_full_data(prof, store), reference.full_data_accuracy()))
+    glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "
+                   f"{rerun(name, prof)}")
     glue("hardware", hardware())
     glue("compute", f"{store.compute_seconds() / 60:.1f} min")
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))

@@ -24,6 +24,15 @@ def test_banner_without_stored_full_data_says_so():
     assert "Published full-data test accuracy on CIFAR-10: the paper" in text
 
 
+def test_each_page_names_the_command_that_re_runs_it_and_the_cli_accepts_it():
+    from analysis.cli import build_parser
+
+    command = chapter.rerun("pruning_curves", SMOKE)
+    assert command == "Re-run this page alone: python -m analysis reproduce --only pruning_curves --profile smoke"
+    args = build_parser().parse_args(command.split("python -m analysis ")[1].split())
+    assert (args.only, args.profile) == (["pruning_curves"], "smoke")
+
+
 def test_published_full_data_accuracy_is_read_from_the_reference_file():
     assert reference.full_data_accuracy() == {"kirsch_pytorch": pytest.approx(93.97)}
 
