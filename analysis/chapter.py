@@ -9,6 +9,8 @@ by `figure` under its name, its caption under `<name>_caption`.
 
 from __future__ import annotations
 
+import gzip
+import io
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +28,7 @@ from analysis.plots import describe, finish, use_style
 from analysis.profiles import Profile, get_profile, protocol_table
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_config
-from analysis.store import RunStore, results_root
+from analysis.store import REPO_ROOT, RunStore, atomic_write, results_root
 from analysis.sweep import make_executor
 
 VERDICT_FIELDS = ("verdict", "ours", "paper", "reason", "claim")
@@ -88,6 +90,40 @@ def rerun(name: str, profile: Profile) -> str:
     return f"Re-run this page alone: python -m analysis reproduce --only {name} --profile {profile.name}"
 
 
+GZIP_ROWS = 10_000  # per-example tables (50,000 rows a score at the laptop profile) are written compressed
+
+
+def write_tables(tables: dict, folder: Path) -> list[Path]:
+    """Each table (DataFrame) of a page as `<folder>/<name>.csv` (`.csv.gz` beyond `GZIP_ROWS` rows), written
+    atomically, for readers to download. The same table always gives the same bytes."""
+    written = []
+    for key, table in tables.items():
+        if isinstance(table, pd.DataFrame):
+            text, compress = table.to_csv(), len(table) > GZIP_ROWS
+            data = _gzip(text) if compress else text.encode()
+            path = folder / f"{key}.csv{'.gz' if compress else ''}"
+            written.append(atomic_write(path, lambda tmp, data=data: tmp.write_bytes(data)))
+    return written
+
+
+def _gzip(text: str) -> bytes:
+    """gzip without a timestamp or a file name in its header."""
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as f:
+        f.write(text.encode())
+    return out.getvalue()
+
+
+def downloads(paths: list[Path]) -> str:
+    """Where a page's tables are, in words: relative to the repository where they are inside it."""
+    if not paths:
+        return "This page has no tables to download."
+    folder = paths[0].parent
+    where = folder.relative_to(REPO_ROOT) if folder.is_relative_to(REPO_ROOT) else Path(
+        "<results root>", *folder.parts[-3:])
+    return f"Its tables as CSV: {where}/ ({', '.join(p.name for p in paths)})."
+
+
 def figure(name: str, fig: Figure, caption: str) -> None:
     """Glue `fig` as `name` and its `caption` as `<name>_caption`, for a ```{glue:figure}``` of the prose; the
     figure is not shown where it is made."""
@@ -124,8 +160,9 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
     glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
          .style.hide(axis="index"))
     glue("profile", prof.name)
+    written = write_tables(tables, store.root / "tables" / name)
     glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "
-                   f"{rerun(name, prof)}")
+                   f"{rerun(name, prof)}. {downloads(written)}")
     glue("hardware", hardware())
     glue("compute", f"{store.compute_seconds() / 60:.1f} min")
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))

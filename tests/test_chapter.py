@@ -33,6 +33,28 @@ def test_each_page_names_the_command_that_re_runs_it_and_the_cli_accepts_it():
     assert (args.only, args.profile) == (["pruning_curves"], "smoke")
 
 
+def test_a_page_writes_its_tables_for_download_and_says_where(tmp_path):
+    from pathlib import Path
+
+    from analysis.store import REPO_ROOT
+
+    tables = {"curves": pd.DataFrame({"fraction": [0.3, 0.5], "test_acc": [0.9, 0.8]}), "note": "not a table"}
+    [path] = chapter.write_tables(tables, tmp_path / "smoke" / "tables" / "pruning_curves")
+    assert path.name == "curves.csv" and pd.read_csv(path, index_col=0).equals(tables["curves"])
+    assert chapter.downloads([path]) == "Its tables as CSV: <results root>/smoke/tables/pruning_curves/ (curves.csv)."
+    inside = REPO_ROOT / "results" / "smoke" / "tables" / "pruning_curves" / "curves.csv"
+    assert chapter.downloads([inside]) == (
+        f"Its tables as CSV: {Path('results/smoke/tables/pruning_curves')}/ (curves.csv).")
+    assert chapter.downloads([]) == "This page has no tables to download."
+    per_example = {"scores": pd.DataFrame({"el2n": range(chapter.GZIP_ROWS + 1)})}
+    [gz] = chapter.write_tables(per_example, tmp_path)
+    assert gz.name == "scores.csv.gz" and pd.read_csv(gz, index_col=0).equals(per_example["scores"])
+    assert gz.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    first = gz.read_bytes()
+    chapter.write_tables(per_example, tmp_path)
+    assert gz.read_bytes() == first  # no timestamp: the same table, the same file
+
+
 def test_published_full_data_accuracy_is_read_from_the_reference_file():
     assert reference.full_data_accuracy() == {"kirsch_pytorch": pytest.approx(93.97)}
 
