@@ -103,3 +103,13 @@ def test_init_widths_double_up_to_the_paper_width(name):
     widths = score_agreement.init_widths(get_profile(name))
     assert widths[0] == get_profile(name).width and widths[-1] == PAPER.width
     assert all(b == 2 * a for a, b in itertools.pairwise(widths))
+
+
+def test_per_example_table_holds_each_examples_means_and_seeds():
+    means = {"el2n@1": torch.tensor([0.5, 0.25]), "input_norm": torch.tensor([3.0, 4.0])}
+    seeds = {"el2n@1": torch.tensor([[0.4, 0.2], [0.6, 0.3]])}
+    table = score_agreement.per_example_table(torch.tensor([7, 3]), torch.tensor([1, 0]), means, seeds)
+    assert list(table.columns) == ["label", "el2n@1 mean", "el2n@1 seed 0", "el2n@1 seed 1", "input_norm mean"]
+    assert table.index.name == "index" and list(table.index) == [7, 3] and list(table["label"]) == [1, 0]
+    assert table.loc[3, "el2n@1 seed 1"] == pytest.approx(0.3) and table.loc[7, "input_norm mean"] == 3.0
+    assert table["el2n@1 mean"].dtype == np.float32

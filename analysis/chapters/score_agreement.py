@@ -29,14 +29,15 @@ def spearman_matrix(vectors: dict[str, Tensor]) -> pd.DataFrame:
 
 
 def score_agreement(profile: Profile, store: RunStore,
-                    executor: Executor | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figure 3: Spearman matrix of all scores and epochs, and each single seed against the mean of the other
-    seeds (score, epoch, seed, spearman_to_mean; leave one out, so a seed is never compared with itself)."""
-    vectors, single = {}, []
+                    executor: Executor | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Figure 3: Spearman matrix of all scores and epochs, each single seed against the mean of the other
+    seeds (score, epoch, seed, spearman_to_mean; leave one out, so a seed is never compared with itself), and
+    every example's scores (`per_example_table`)."""
+    vectors, seeds, single = {}, {}, []
     for score in ("el2n", "grand"):
         for e in profile.score_epochs.epochs:
             mean, per_seed = compute_scores(profile, store, score, e, executor=executor)
-            vectors[f"{score}@{e:g}"] = mean
+            vectors[f"{score}@{e:g}"], seeds[f"{score}@{e:g}"] = mean, per_seed
             n = len(per_seed)
             for s, row in enumerate(per_seed):
                 others = (mean * n - row) / (n - 1)
@@ -44,7 +45,21 @@ def score_agreement(profile: Profile, store: RunStore,
                                "spearman_to_mean": spearmanr(row.numpy(), others.numpy()).statistic})
     vectors["forgetting"] = method_scores(profile, store, "forgetting", executor=executor)
     vectors["input_norm"] = method_scores(profile, store, "input_norm")
-    return spearman_matrix(vectors), pd.DataFrame(single)
+    data, _ = profile.data().load()
+    return (spearman_matrix(vectors), pd.DataFrame(single),
+            per_example_table(data.source_indices, data.train_labels, vectors, seeds))
+
+
+def per_example_table(indices: Tensor, labels: Tensor, means: dict[str, Tensor],
+                      per_seed: dict[str, Tensor]) -> pd.DataFrame:
+    """One row per training example: its index in the dataset's training set, its label, each score's seed mean
+    (`<score>@<epoch> mean`) and, where given, each seed's value (`<score>@<epoch> seed <s>`), as float32."""
+    columns = {"index": indices.numpy(), "label": labels.numpy()}
+    for name, mean in means.items():
+        columns[f"{name} mean"] = mean.numpy().astype(np.float32)
+        for s, row in enumerate(per_seed.get(name, ())):
+            columns[f"{name} seed {s}"] = row.numpy().astype(np.float32)
+    return pd.DataFrame(columns).set_index("index")
 
 
 def init_widths(profile: Profile) -> tuple[int, ...]:
@@ -77,9 +92,11 @@ def grand_init_vs_input_norm(profile: Profile, store: RunStore) -> pd.DataFrame:
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `matrix` (Spearman between seed-averaged scores, named "<score>@<epoch>", "forgetting",
-    "input_norm"), `single` (each seed against the seed mean), `widths` (GraNd at init vs input norm by width)."""
-    matrix, single = score_agreement(profile, store, executor=executor)
-    return {"matrix": matrix, "single": single, "widths": grand_init_vs_input_norm(profile, store)}
+    "input_norm"), `single` (each seed against the seed mean), `widths` (GraNd at init vs input norm by width),
+    `per_example` (every example's scores, for download)."""
+    matrix, single, per_example = score_agreement(profile, store, executor=executor)
+    return {"matrix": matrix, "single": single, "widths": grand_init_vs_input_norm(profile, store),
+            "per_example": per_example}
 
 
 def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:
