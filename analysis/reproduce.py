@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from analysis.chapters import EXECUTION_ORDER, scorecard
 from analysis.profiles import PAPER, PROFILES, get_profile, protocol_table
 from analysis.reference import claim
-from analysis.store import REPO_ROOT, RunStore, results_root
+from analysis.store import REPO_ROOT, RunStore, atomic_write, results_root
 
 
 def execute(name: str, profile: str, out_dir: Path, executor: str | None = None, results: Path | None = None) -> Path:
@@ -113,7 +113,7 @@ def refresh_pages(root: Path = REPO_ROOT) -> list[Path]:
         for region, write in regions.items():
             text = generated(text, region, write())
         if text != old:
-            path.write_text(text)
+            atomic_write(path, lambda tmp, text=text: tmp.write_text(text))
             changed.append(path)
     return changed
 
