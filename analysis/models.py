@@ -7,7 +7,11 @@ stage scales with it.
 
 Initialisation (`init`): "lecun" is the authors' Flax default (truncated-normal weights of variance
 1/fan_in, zero biases; BatchNorm scale 1, shift 0); "torch" keeps PyTorch's defaults (weights and
-biases uniform in +-1/sqrt(fan_in)), which make the logits at initialisation several times smaller.
+biases uniform in +-1/sqrt(fan_in)), which make the logits at initialisation several times smaller;
+"airbench" (the airbench network only) is airbench94's data-dependent initialisation, for training in
+few epochs: LeCun-normal, then each 3x3 convolution's first filters the identity (`dirac_`), every
+BatchNorm's scale fixed at 1 (only its shift trains), and the stem fixed to whiten 2x2 patches of the
+training images (`whiten_stem`, which the trainer calls with the run's own images).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-INITS = ("lecun", "torch")
+INITS = ("lecun", "torch", "airbench")
 
 
 class BasicBlock(nn.Module):
@@ -117,8 +121,8 @@ class Airbench(nn.Module):
     max-pool 2 -> BatchNorm -> GELU -> conv3x3 -> BatchNorm -> GELU of widths (width, 4 width, 4 width);
     a global max-pool; a bias-free linear head whose output is divided by 9.
 
-    Unlike airbench94, the stem is trained from a random initialisation (no data whitening) and every
-    BatchNorm learns its scale.
+    With `init="lecun"` or `"torch"` the stem trains from a random initialisation and every BatchNorm learns
+    its scale; `init="airbench"` gives airbench94's initialisation (`airbench_init`).
     """
 
     STEM = 24  # airbench94's whitening width: 2 * 3 channels * 2x2 patch
@@ -134,6 +138,10 @@ class Airbench(nn.Module):
             in_ch = ch
         self.features = nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), nn.Flatten())
         self.fc = nn.Linear(in_ch, num_classes, bias=False)
+
+    @property
+    def stem(self) -> nn.Conv2d:
+        return self.features[0]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc(self.features(x)) / 9
@@ -165,11 +173,44 @@ def lecun_init(model: nn.Module) -> nn.Module:
     return model
 
 
+@torch.no_grad()
+def airbench_init(model: Airbench) -> Airbench:
+    """airbench94's initialisation, in place, after `lecun_init`: each 3x3 convolution's first `in_channels` filters
+    pass their input channel through unchanged (an implicit residual), every BatchNorm's scale is fixed at 1 (it
+    no longer trains), and the stem's weights no longer train (`whiten_stem` sets them from data)."""
+    lecun_init(model)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3):
+            nn.init.dirac_(module.weight[: module.in_channels])
+        elif isinstance(module, nn.BatchNorm2d):
+            module.weight.requires_grad_(False)
+    model.stem.weight.requires_grad_(False)
+    return model
+
+
+@torch.no_grad()
+def whiten_stem(model: Airbench, images: Tensor, eps: float = 5e-4) -> None:
+    """Set the stem of an `init="airbench"` network to whiten its 2x2 input patches, in place.
+
+    `images` (N, 3, H, W) are normalised training images. The 12 eigenvectors of the patches' covariance, each
+    divided by the square root of its eigenvalue plus `eps`, and their negatives make the 24 filters, so the
+    first 12 channels' responses to the patches have (nearly) unit covariance. Computed in float64.
+    """
+    stem = model.stem
+    c, k = stem.in_channels, stem.kernel_size[0]
+    patches = images.double().unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * k * k)
+    eigenvalues, eigenvectors = torch.linalg.eigh(patches.T @ patches / len(patches))
+    filters = (eigenvectors / torch.sqrt(eigenvalues + eps)).T.flip(0).reshape(-1, c, k, k)
+    stem.weight.copy_(torch.cat([filters, -filters]).to(stem.weight))
+
+
 def build_model(name: str, num_classes: int, width: int = 64, init: str = "lecun") -> nn.Module:
     """A freshly initialised network from the registry (`MODELS`), initialised by `init` (see `INITS`)."""
     if name not in MODELS:
         raise ValueError(f"Unknown model {name!r}: choose one of {sorted(MODELS)}.")
     if init not in INITS:
         raise ValueError(f"Unknown initialisation {init!r}: choose one of {', '.join(INITS)}.")
+    if init == "airbench" and name != "airbench":
+        raise ValueError(f"init='airbench' is the airbench network's own initialisation, not {name!r}'s: use 'lecun'.")
     model = MODELS[name](num_classes, width)
-    return lecun_init(model) if init == "lecun" else model
+    return {"lecun": lecun_init, "airbench": airbench_init}.get(init, lambda m: m)(model)

@@ -129,6 +129,7 @@ class Profile:
     schedule: str = "step"
     lr_warmup: float = 0.0
     label_smoothing: float = 0.0
+    bias_lr_scale: float = 1.0
 
     @property
     def num_train(self) -> int:
@@ -159,12 +160,16 @@ class Profile:
     def train_config(self, seed: int, variant: Variant = PROTOCOL, save_epochs: tuple[float, ...] = ()) -> TrainConfig:
         """The paper's protocol at this profile's scale, as `variant` departs from it."""
         steps = self.step(self.epochs if variant.epochs is None else variant.epochs)
+        model = variant.model or self.model
         config = TrainConfig(
-            data=self.data(variant.label_noise), model=variant.model or self.model, width=variant.width or self.width,
+            data=self.data(variant.label_noise), model=model, width=variant.width or self.width,
             seed=seed, steps=steps, batch_size=self.batch_size,
             save_steps=tuple(sorted({self.step(e) for e in save_epochs})), eval_every=max(steps // self.evals, 1),
-            init=self.init, lr=self.lr if variant.lr is None else variant.lr, schedule=self.schedule,
-            lr_warmup=self.lr_warmup, label_smoothing=self.label_smoothing,
+            # airbench94's initialisation is the airbench network's own; another network (a transfer target) gets
+            # the authors' LeCun-normal one
+            init="lecun" if self.init == "airbench" and model != "airbench" else self.init,
+            lr=self.lr if variant.lr is None else variant.lr, schedule=self.schedule,
+            lr_warmup=self.lr_warmup, label_smoothing=self.label_smoothing, bias_lr_scale=self.bias_lr_scale,
         )
         return config if variant.weight_decay is None else replace(config, weight_decay=variant.weight_decay)
 

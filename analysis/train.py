@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from analysis.data import ImageDataset, augment, class_balanced_subset, corrupt_labels, load_dataset
-from analysis.models import build_model
+from analysis.models import build_model, whiten_stem
 from analysis.scores import ForgettingTracker
 from analysis.store import Result, RunStore, array_digest, atomic_write, config_key
 
@@ -67,7 +67,7 @@ def _load_spec(spec: DataSpec, device: str, root: str | None) -> tuple[ImageData
 
 # Fields added after the first stored results, with the value every earlier run had: a field at that value is left
 # out of the run's key, so the keys (and folders) of earlier results stay valid.
-_KEYLESS_AT = {"init": "torch", "label_smoothing": 0.0, "schedule": "step", "lr_warmup": 0.0}
+_KEYLESS_AT = {"init": "torch", "label_smoothing": 0.0, "schedule": "step", "lr_warmup": 0.0, "bias_lr_scale": 1.0}
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ class TrainConfig:
     label_smoothing: float = 0.0  # of the training loss only; scores always use the plain labels
     schedule: str = "step"  # "step": x lr_gamma at each milestone; "linear": warm up, then decay linearly to 0
     lr_warmup: float = 0.0  # share of the steps over which the rate rises linearly from 0 to `lr`
+    bias_lr_scale: float = 1.0  # the BatchNorm shifts' rate multiple (airbench94: 64); see new_optimizer
 
     def __post_init__(self) -> None:
         if self.schedule not in ("step", "linear"):
@@ -203,19 +204,55 @@ def accuracy(model: nn.Module, images: Tensor, labels: Tensor, data: ImageDatase
     return correct / max(len(labels), 1)
 
 
-def new_model(config: TrainConfig, num_classes: int, device: torch.device) -> nn.Module:
-    """The run's initial network, seeded by `config.seed` without touching the global RNG."""
+WHITENING_IMAGES = 5_000  # airbench94's: the stem of an init="airbench" run whitens its first 5,000 training images
+
+
+def new_model(config: TrainConfig, num_classes: int, device: torch.device,
+              train_images: Tensor | None = None) -> nn.Module:
+    """The run's initial network, seeded by `config.seed` without touching the global RNG.
+
+    `train_images`: the run's normalised training images, in index order, which an `init="airbench"` network's
+    stem whitens (the first `WHITENING_IMAGES`; `whiten_stem`); no other initialisation reads data.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         model = build_model(config.model, num_classes, config.width, config.init)
+    if config.init == "airbench":
+        if train_images is None:
+            raise ValueError("init='airbench' whitens the run's training images: pass them as `train_images`")
+        whiten_stem(model, train_images[:WHITENING_IMAGES].float().cpu())
     return prepare_model(model, device)
 
 
+def whitening_images(config: TrainConfig, data: ImageDataset, subset: Tensor | None = None) -> Tensor | None:
+    """The normalised images an `init="airbench"` run's stem whitens: the first `WHITENING_IMAGES` of its training
+    set (`subset`, else all) in dataset order; None for every other initialisation."""
+    if config.init != "airbench":
+        return None
+    positions = torch.arange(len(data.train_labels)) if subset is None else subset.cpu().sort().values
+    return data.normalize(data.train_images[positions[:WHITENING_IMAGES].to(data.train_images.device)])
+
+
 def new_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    return torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
-        weight_decay=config.weight_decay,
-    )
+    """SGD over the trainable parameters (in `model.parameters()` order, one group), unless `bias_lr_scale` is not 1:
+    then the BatchNorm shifts form a second group, whose rate `set_lr` multiplies by it and whose weight decay is
+    divided by it, so their decay per step (rate x decay) is every other parameter's."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": params}]
+    if config.bias_lr_scale != 1.0:
+        shifts = {id(m.bias) for m in model.modules() if isinstance(m, nn.BatchNorm2d)}
+        groups = [{"params": [p for p in params if id(p) not in shifts]},
+                  {"params": [p for p in params if id(p) in shifts],
+                   "weight_decay": config.weight_decay / config.bias_lr_scale}]
+    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+                           weight_decay=config.weight_decay)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, config: TrainConfig, step: int) -> None:
+    """The schedule's rate at `step`; the BatchNorm shifts' group (`new_optimizer`) at `bias_lr_scale` times it."""
+    rate = config.lr_at(step)
+    for group, scale in zip(optimizer.param_groups, (1.0, config.bias_lr_scale)):
+        group["lr"] = rate * scale
 
 
 def run_training(
@@ -305,7 +342,7 @@ def load_checkpoint(
         raise ValueError(f"step {step} is not in the run's save_steps {config.save_steps}")
     dev = resolve_device(device)
     data, _ = config.data.load(dev)
-    model = new_model(config, data.num_classes, dev)
+    model = new_model(config, data.num_classes, dev, whitening_images(config, data, subset))
     if step == 0 and not config.init_from:
         return model
     path = checkpoint_path(store, config, step)
@@ -331,7 +368,7 @@ def _train(
     if steps_per_epoch == 0:
         raise ValueError(f"subset of {len(positions)} examples is smaller than one batch ({config.batch_size})")
 
-    model = new_model(config, data.num_classes, device)
+    model = new_model(config, data.num_classes, device, whitening_images(config, data, subset))
     optimizer = new_optimizer(model, config)
     step = config.start_step()
     if config.init_from:
@@ -372,8 +409,7 @@ def _train(
             aug_gen.manual_seed(_mix(config.seed, step, 1))
             images = augment(images, aug_gen)
         x = data.normalize(images).contiguous(memory_format=layout)
-        for group in optimizer.param_groups:
-            group["lr"] = config.lr_at(step)
+        set_lr(optimizer, config, step)
         with autocast(device):
             logits = fwd(x)
             loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)

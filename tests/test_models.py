@@ -1,4 +1,4 @@
-"""The network registry: shapes, lookup, bad names, and the two initialisations."""
+"""The network registry: shapes, lookup, bad names, and the initialisations."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from analysis.models import MODELS, build_model
+from analysis.models import MODELS, build_model, whiten_stem
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -46,3 +46,33 @@ def test_lecun_init_is_flax_default_and_torch_init_is_pytorch_default():
     # PyTorch's default: uniform(+-1/sqrt(fan_in)), variance 1/(3 fan_in), and a non-zero bias
     assert default.stages[-1].conv1.weight.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.02)
     assert torch.count_nonzero(default.fc.bias) > 0
+
+
+def test_airbench_init_passes_channels_through_and_freezes_scales_and_stem():
+    model = build_model("airbench", 10, width=16, init="airbench")
+    conv = model.features[2]  # 24 -> 16 channels: its 16 filters are the identity on the first 16 input channels
+    x = torch.randn(2, 24, 8, 8)
+    assert torch.equal(conv(x), x[:, :16])
+    wide = model.features[9]  # 16 -> 64: the first 16 filters pass the input through, the others are random
+    y = wide(x[:, :16])
+    assert torch.equal(y[:, :16], x[:, :16]) and y[:, 16:].abs().sum() > 0
+    scales = [m.weight for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert scales and not any(s.requires_grad for s in scales)
+    assert not model.stem.weight.requires_grad and model.stem.bias.requires_grad
+    with pytest.raises(ValueError, match="use 'lecun'"):
+        build_model("resnet18", 10, init="airbench")
+
+
+def test_whitened_stem_decorrelates_the_patches_it_was_fit_on():
+    """The first 12 channels' responses to the 2x2 patches have covariance eigenvalue / (eigenvalue + eps): the
+    identity where the data's variance dwarfs eps; the other 12 are their negatives."""
+    torch.manual_seed(0)
+    mixing = torch.randn(3, 3) + 2 * torch.eye(3)  # correlated colour channels
+    images = torch.einsum("ij,njhw->nihw", mixing, torch.randn(200, 3, 16, 16))
+    model = build_model("airbench", 10, width=8, init="airbench")
+    whiten_stem(model, images)
+    w = model.stem.weight.double()
+    responses = torch.nn.functional.conv2d(images.double(), w).permute(0, 2, 3, 1).reshape(-1, 24)
+    cov = responses[:, :12].T @ responses[:, :12] / len(responses)
+    assert torch.allclose(cov, torch.eye(12, dtype=torch.float64), atol=5e-3)
+    assert torch.equal(w[12:], -w[:12])

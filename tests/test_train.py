@@ -17,8 +17,11 @@ from analysis.train import (
     load_checkpoint,
     memory_format,
     new_model,
+    new_optimizer,
     run_training,
+    set_lr,
     subset_config,
+    whitening_images,
 )
 
 TINY = TrainConfig(
@@ -150,11 +153,12 @@ def test_linear_schedule_warms_up_then_decays_to_zero():
 def test_recipe_fields_change_the_key_only_when_set():
     """Fields added after the first results stay out of the key at the value earlier runs had."""
     legacy = replace(TINY, init="torch")
-    assert {"init", "label_smoothing", "schedule", "lr_warmup"}.isdisjoint(legacy.key_dict())
+    assert {"init", "label_smoothing", "schedule", "lr_warmup", "bias_lr_scale"}.isdisjoint(legacy.key_dict())
     assert TINY.key_dict()["init"] == "lecun"
     keys = {config_key("train", c.key_dict()) for c in (legacy, TINY, replace(TINY, label_smoothing=0.1),
-                                                          replace(TINY, schedule="linear"))}
-    assert len(keys) == 4
+                                                          replace(TINY, schedule="linear"),
+                                                          replace(TINY, bias_lr_scale=64.0))}
+    assert len(keys) == 5
 
 
 def test_label_smoothing_changes_training(results_dir):
@@ -176,3 +180,39 @@ def test_layout_avoids_channels_last_below_eight_channels(name, width, layout):
     assert memory_format(model) is layout
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     assert conv.weight.is_contiguous(memory_format=layout)
+
+
+def test_batchnorm_shifts_step_at_their_rate_multiple_with_the_same_decay_per_step():
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    plain = new_optimizer(model, TINY)
+    assert len(plain.param_groups) == 1 and plain.param_groups[0]["params"] == list(model.parameters())
+    config = replace(TINY, bias_lr_scale=64.0, momentum=0.0, nesterov=False, weight_decay=0.0)
+    scaled = new_optimizer(model, replace(config, weight_decay=5e-4))
+    assert [g["weight_decay"] * g["lr"] for g in scaled.param_groups] == pytest.approx([5e-4 * 0.1, 5e-4 * 0.1 / 64])
+    optimizer = new_optimizer(model, config)
+    set_lr(optimizer, config, 0)
+    before = [p.detach().clone() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimizer.step()
+    moved = {name: (b - p).mean().item() for (name, p), b in zip(model.named_parameters(), before)}
+    assert moved["1.bias"] == pytest.approx(64 * 0.1) and moved["1.weight"] == pytest.approx(0.1)
+    assert moved["0.weight"] == pytest.approx(0.1) and moved["0.bias"] == pytest.approx(0.1)
+
+
+def test_airbench_init_whitens_the_run_s_own_images_and_is_rebuilt_from_them(results_dir):
+    config = replace(TINY, model="airbench", width=8, init="airbench", bias_lr_scale=64.0, steps=20, eval_every=20,
+                     save_steps=(0, 20))
+    store = RunStore("unit", results_dir)
+    data, _ = config.data.load()
+    with pytest.raises(ValueError, match="train_images"):
+        new_model(config, 10, torch.device("cpu"))
+    half = torch.arange(500, 1000)
+    run = subset_config(config, half)
+    assert run_training(run, store, half).metrics["final_train_acc"] > 0.1
+    saved = torch.load(checkpoint_path(store, run, 0))["model"]
+    rebuilt = load_checkpoint(run, 0, store, half).state_dict()
+    assert all(torch.equal(saved[k], rebuilt[k]) for k in saved)
+    other = new_model(config, 10, torch.device("cpu"), whitening_images(config, data)).state_dict()
+    assert not torch.equal(saved["features.0.weight"], other["features.0.weight"])  # fit on other images
+    assert whitening_images(TINY, data) is None
