@@ -107,10 +107,13 @@ def test_page_renders_cleanly(dom, page, tmp_path):
 
 @pytest.mark.parametrize("page", EXECUTION_ORDER)
 def test_page_opens_with_the_scale_banner(dom, page):
-    """The admonition of `chapter.banner`: titled "Scale of this page", its text starting with the profile."""
+    """The admonition of `chapter.banner`: titled "Scale of this page", its text starting with the profile and its
+    command to re-run the page as typed."""
     found = re.search(r'<p class="admonition-title">Scale of this page</p>\s*<p>(.*?)</p>', dom(page)[1], re.S)
     assert found, f"{page} has no scale banner"
-    assert re.match(r"Profile \w+: ", re.sub(r"<[^>]+>", "", found.group(1))), f"{page}: the banner names no profile"
+    text = html.unescape(re.sub(r"<[^>]+>", "", found.group(1)))
+    assert re.match(r"Profile \w+: ", text), f"{page}: the banner names no profile"
+    assert f"python -m analysis reproduce --only {page} --profile " in text, f"{page}: its re-run command is mangled"
 
 
 @pytest.mark.parametrize("page", EXECUTION_ORDER)
