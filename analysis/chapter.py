@@ -2,9 +2,9 @@
 
 A notebook calls `page(NAME, PROFILE, EXECUTOR, RESULTS)` once (its parameters); every number in its prose is glued from
 there (myst-nb `glue`), never typed by hand. Glue keys are the fact names of the page module,
-`<claim id>_<field>` for each verdict (field: verdict, ours, paper, reason, claim), and `protocol`,
-`profile`, `hardware`, `compute`, `date` and `banner` (the scale of the page, shown at its top). A figure is glued
-by `figure` under its name, its caption under `<name>_caption`.
+`<claim id>_<field>` for each verdict (field: verdict, ours, paper, reason, claim), and `protocol` (the page's
+departures from the paper's protocol, `departures`), `profile`, `hardware`, `compute`, `date` and `banner` (the scale
+of the page, shown at its top). A figure is glued by `figure` under its name, its caption under `<name>_caption`.
 """
 
 from __future__ import annotations
@@ -85,6 +85,16 @@ def banner(profile: Profile, full_test_acc: list[float], published_full: dict[st
             f"{theirs}the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
 
 
+PAGE_ROWS = {"fractions pruned": "pruning_curves"}  # rows of `protocol_table` that are one page's own study setting
+
+
+def departures(profile: Profile, name: str) -> pd.DataFrame:
+    """The rows of `protocol_table(profile)` where `profile` departs from the paper (setting, paper, this page), less
+    the other pages' own settings (`PAGE_ROWS`): the protocol table of page `name`; the full one is on Methods."""
+    rows = [row for row in protocol_table(profile) if row[1] != row[2] and PAGE_ROWS.get(row[0], name) == name]
+    return pd.DataFrame(rows, columns=["setting", "paper", f"this page ({profile.name})"])
+
+
 def rerun(name: str, profile: Profile) -> str:
     """The command that re-executes page `name` alone at `profile` (results come from the run store)."""
     return f"Re-run this page alone: python -m analysis reproduce --only {name} --profile {profile.name}"
@@ -157,8 +167,7 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
         scorecard.record(store, verdict)
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
-    glue("protocol", pd.DataFrame(protocol_table(prof), columns=["setting", "paper", f"this page ({prof.name})"])
-         .style.hide(axis="index"))
+    glue("protocol", departures(prof, name).style.hide(axis="index"))
     glue("profile", prof.name)
     written = write_tables(tables, store.root / "tables" / name)
     glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "

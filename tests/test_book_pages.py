@@ -128,3 +128,11 @@ def test_the_pages_workflow_builds_the_committed_book_without_torch():
     assert re.search(r"^jupyter-book>=1[^\n]*<2$", (REPO / "requirements.txt").read_text(), flags=re.M)
     assert "jupyter-book build ." in runs and "reproduce" not in runs and "papermill" not in runs
     assert {"actions/upload-pages-artifact", "actions/deploy-pages"} <= set(uses)
+
+
+def test_the_browser_workflow_keeps_the_screenshots_even_when_a_check_fails():
+    workflow = yaml.safe_load((REPO / ".github/workflows/rendered-book.yml").read_text())
+    steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
+    assert any("tests/test_rendered_book.py" in s.get("run", "") for s in steps)
+    [upload] = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["path"] == "_build/screenshots" and upload["if"] == "always()"

@@ -1,10 +1,10 @@
-"""The scale banner every page opens with, and the figure captions: sentences with known answers."""
+"""The scale banner every page opens with, its protocol departures and the figure captions: known answers."""
 
 import pandas as pd
 import pytest
 
 from analysis import chapter, plots, reference
-from analysis.profiles import get_profile
+from analysis.profiles import PAPER, get_profile, protocol_table
 
 SMOKE = get_profile("smoke")
 
@@ -22,6 +22,22 @@ def test_banner_without_stored_full_data_says_so():
     text = chapter.banner(SMOKE, [], {})
     assert "Its full-data runs are not stored yet" in text
     assert "Published full-data test accuracy on CIFAR-10: the paper" in text
+
+
+def test_a_page_shows_only_the_settings_where_its_profile_departs_from_the_paper():
+    scarce = get_profile("scarce")  # the paper's test set and batch size, the rest its own
+    differing = [row for row in protocol_table(scarce) if row[1] != row[2]]
+    assert [setting for setting, _, _ in differing] == [
+        "dataset", "network", "training budget", "score epoch", "score initialisations", "retraining seeds",
+        "fractions pruned"]
+    table = chapter.departures(scarce, "pruning_curves")
+    assert list(table.columns) == ["setting", "paper", "this page (scarce)"]
+    assert list(table.itertuples(index=False, name=None)) == differing
+    # the fractions pruned are the pruning-curves page's own setting: no other page shows them
+    assert chapter.PAGE_ROWS == {"fractions pruned": "pruning_curves"}
+    assert list(chapter.departures(scarce, "seeds").itertuples(index=False, name=None)) == differing[:-1]
+    assert len(chapter.departures(SMOKE, "seeds")) == len(protocol_table(SMOKE)) - 1  # smoke departs everywhere
+    assert chapter.departures(PAPER, "pruning_curves").empty
 
 
 def test_each_page_names_the_command_that_re_runs_it_and_the_cli_accepts_it():

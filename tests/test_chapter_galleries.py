@@ -25,6 +25,7 @@ def test_facts():
     profile = get_profile("smoke")
     facts = galleries.facts({"scores": scores_table()}, profile)
     per_class = facts["table"].data["mean EL2N"]
+    assert per_class.index.name == "class"
     assert list(per_class.index[:3]) == ["airplane", "automobile", "bird"] and per_class.is_monotonic_increasing
     assert (facts["hardest_class"], facts["easiest_class"]) == ("cat", "airplane")
     # the top 10% are 10 images: the truck at 2.0 and nine cats

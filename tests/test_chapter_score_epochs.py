@@ -47,8 +47,11 @@ def test_facts_show_the_mean_per_score_and_epoch():
     profile = get_profile("smoke")
     facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table()}, profile)
     table = facts["table"].data
-    assert list(table.columns) == ["epoch 0", "epoch 0.5"] and list(table.index) == ["el2n", "grand"]
-    assert abs(table.loc["el2n", "epoch 0.5"] - 0.70) < 1e-12
+    assert list(table.columns) == [0.0, 0.5] and list(table.index) == ["el2n", "grand"]
+    assert (table.index.name, table.columns.name) == ("pruned by", "score epoch")
+    assert abs(table.loc["el2n", 0.5] - 0.70) < 1e-12
+    html = facts["table"].to_html()
+    assert ">0.5</th>" in html and ">70.00%</td>" in html and "epoch_" not in html
     assert facts["random"] == "65.00%" and facts["fraction"] == f"{profile.study_fraction:.0%}"
 
 

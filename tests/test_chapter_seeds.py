@@ -46,6 +46,9 @@ def test_facts():
     facts = seeds.facts(tables, profile)
     table = facts["table"].data
     assert list(table.columns) == ["mean test accuracy", "Spearman to the all-seed mean"]
+    assert table.index.name == "initialisations averaged" and list(table.index) == [1, 2, 4]
+    html = facts["table"].to_html()
+    assert ">62.00%</td>" in html and ">0.900</td>" in html and "n_seeds" not in html
     assert table["Spearman to the all-seed mean"].to_dict() == RHOS
     assert abs(table.loc[2, "mean test accuracy"] - 0.62) < 1e-12
     assert (facts["random"], facts["seeds"], facts["fraction"]) == ("70.00%", str(profile.score_seeds),

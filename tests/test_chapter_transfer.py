@@ -68,7 +68,9 @@ def test_facts_and_verdict():
     acc, gain = transfer.matrices(runs(), SOURCES)
     tables = {"runs": runs(), "accuracy": acc, "gain": gain, "seed_noise": NOISE.table()}
     facts = transfer.facts(tables, profile)
-    assert facts["table"].data.columns.name is None and list(facts["table"].data.index) == [*SOURCES, "random"]
+    table = facts["table"].data
+    assert (table.index.name, table.columns.name) == ("source (scored)", "target (trained)")
+    assert list(table.index) == [*SOURCES, "random"] and ">72.00%</td>" in facts["table"].to_html()
     assert facts["fraction"] == f"{profile.study_fraction:.0%}"
     verdicts = transfer.verdicts(tables, profile)
     assert [v.claim_id for v in verdicts] == list(transfer.CLAIMS) == ["transfer"]

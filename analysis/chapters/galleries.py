@@ -52,7 +52,7 @@ def facts(tables: dict, profile: Profile) -> dict:
     order = np.argsort(-scores, kind="stable")
     top = labels[order[: round(TOP_SHARE * len(order))]]
     return {
-        "table": per_class.rename("mean EL2N").to_frame().style.format("{:.3f}"),
+        "table": per_class.rename("mean EL2N").rename_axis("class").to_frame().style.format("{:.3f}"),
         "hardest_class": str(per_class.index[-1]),
         "easiest_class": str(per_class.index[0]),
         "top_share": f"{np.mean(top == names.index(per_class.index[-1])):.0%}",

@@ -59,9 +59,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     sweep = tables["sweep"]
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
     table = scored.pivot_table(index="score", columns="epoch", values="test_acc", aggfunc="mean")
-    table = table.rename(columns="epoch {:g}".format).rename_axis(columns=None)
     return {
-        "table": table.style.format("{:.2%}"),
+        "table": table.rename_axis(index="pruned by", columns="score epoch").style.format("{:.2%}")
+        .format_index("{:g}", axis=1),
         "random": f"{rnd['test_acc'].mean():.2%}",
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(sweep, SeedNoise.of(tables["seed_noise"])),

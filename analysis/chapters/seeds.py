@@ -64,6 +64,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     seeds, random = tables["seeds"], tables["random"]
     table = seeds.groupby("n_seeds").agg(test_acc=("test_acc", "mean"), spearman=("spearman_to_all", "first"))
     table.columns = ["mean test accuracy", "Spearman to the all-seed mean"]
+    table = table.rename_axis(index="initialisations averaged")
     return {
         "table": table.style.format({table.columns[0]: "{:.2%}", table.columns[1]: "{:.3f}"}),
         "fraction": f"{profile.study_fraction:.0%}",

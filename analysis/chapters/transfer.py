@@ -86,7 +86,8 @@ def context(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> str:
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     return {
-        "table": tables["accuracy"].rename_axis(columns=None).style.format("{:.2%}"),
+        "table": tables["accuracy"].rename_axis(index="source (scored)", columns="target (trained)")
+        .style.format("{:.2%}"),
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(tables["runs"], tables["gain"], SeedNoise.of(tables["seed_noise"])),
     }
