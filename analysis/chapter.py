@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from IPython.display import Markdown
 from matplotlib.figure import Figure
 
 from analysis import chapters, reference
@@ -167,7 +168,8 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
         scorecard.record(store, verdict)
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
-    glue("protocol", departures(prof, name).style.hide(axis="index"))
+    own = departures(prof, name)
+    glue("protocol", own.style.hide(axis="index") if len(own) else Markdown("None: this is the paper's protocol."))
     glue("profile", prof.name)
     written = write_tables(tables, store.root / "tables" / name)
     glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "

@@ -384,6 +384,19 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
+INIT_NAMES = {"lecun": "LeCun normal (Flax's default)", "torch": "PyTorch's default",
+              "airbench": "airbench94's (whitened fixed stem, identity filters, BatchNorm scales fixed)"}
+
+
+def _schedule(config: TrainConfig) -> str:
+    """The learning-rate schedule of `config`, in words."""
+    warm = f", linear warm-up over {config.lr_warmup:.0%}" if config.lr_warmup else ""
+    if config.schedule == "linear":
+        return f"peak {config.lr:g}{warm}, then linear decay to 0"
+    milestones = ", ".join(f"{m:.0%}" for m in config.lr_milestones)
+    return f"{config.lr:g}{warm}, x{config.lr_gamma:g} at {milestones} of training"
+
+
 def protocol_table(profile: Profile) -> list[tuple[str, str, str]]:
     """(setting, paper, this profile) rows: where this profile departs from the paper's protocol."""
     def fmt(p: Profile) -> dict[str, str]:
@@ -397,6 +410,10 @@ def protocol_table(profile: Profile) -> list[tuple[str, str, str]]:
             "score initialisations": str(p.score_seeds),
             "retraining seeds": f"{p.retrain_seeds} (secondary sweeps: {p.secondary_seeds})",
             "fractions pruned": ", ".join(f"{f:g}" for f in p.pruning_curves.fractions),
+            "initialisation": INIT_NAMES[p.init],
+            "learning rate": _schedule(p.train_config(0)),
+            "label smoothing": f"{p.label_smoothing:g}" if p.label_smoothing else "none",
+            "BatchNorm shifts' rate": f"{p.bias_lr_scale:g}x the rate" if p.bias_lr_scale != 1 else "the rate",
         }
     ours, paper = fmt(profile), fmt(PAPER)
     return [(k, paper[k], ours[k]) for k in paper]
