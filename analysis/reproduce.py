@@ -9,6 +9,7 @@ tables of the markdown pages (`book/*.md`) that code decides are written into th
 
 from __future__ import annotations
 
+import filecmp
 import os
 import re
 import shutil
@@ -122,6 +123,13 @@ def build_book(root: Path = REPO_ROOT) -> Path:
     """`jupyter-book build` of the repository's book (execution off), its generated tables refreshed first;
     returns the HTML folder."""
     refresh_pages(root)
+    # An incremental build never copies a static file again, so an edited book/_static/tables.css would not reach
+    # the pages: where one differs from its built copy, the HTML is built afresh
+    html = root / "_build" / "html"
+    built = html / "_static"
+    if built.exists() and any(not (built / own.name).exists() or not filecmp.cmp(own, built / own.name, shallow=False)
+                              for own in (root / "book" / "_static").iterdir()):
+        shutil.rmtree(html)
     jb = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jb), "build", str(root), "--quiet"], check=True)
     return root / "_build" / "html"

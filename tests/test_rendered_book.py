@@ -39,8 +39,10 @@ addEventListener("load", () => {
     img.dataset.naturalWidth = img.naturalWidth;
     img.dataset.shownWidth = img.getBoundingClientRect().width;
   }
+  const column = document.querySelector("article").getBoundingClientRect().right;
   for (const table of document.querySelectorAll("article table")) {
     table.dataset.numerals = getComputedStyle(table).fontVariantNumeric;
+    table.dataset.overflow = Math.max(0, table.getBoundingClientRect().right - column);
   }
   document.body.dataset.probed = "yes";
 });
@@ -134,6 +136,15 @@ def test_tables_are_styled_not_raw_pandas(dom, page):
     assert not raw, f"{page} shows {len(raw)} raw pandas table(s) (border=1): glue a Styler"
     unstyled = [a.get("id", a.get("class", "")) for a in tables if "tabular-nums" not in a.get("data-numerals", "")]
     assert not unstyled, f"{page}: book/_static/tables.css does not apply to tables {unstyled}"
+
+
+@pytest.mark.parametrize("page", EXECUTION_ORDER)
+def test_every_table_fits_the_column(dom, page):
+    """A table wider than the article column is cut off at the reader's window: its sentences must wrap."""
+    tables = [_attributes(tag) for tag in re.findall(r"<table[^>]*>", dom(page)[1])]
+    wide = [f"{a.get('id', a.get('class', ''))}: {float(a['data-overflow']):.0f} px too wide" for a in tables
+            if float(a.get("data-overflow", 0)) > 1]
+    assert not wide, f"{page}: {wide}"
 
 
 @pytest.mark.parametrize("page", EXECUTION_ORDER)
