@@ -132,7 +132,7 @@ def build_book(root: Path = REPO_ROOT) -> Path:
         shutil.rmtree(html)
     jb = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jb), "build", str(root), "--quiet"], check=True)
-    return root / "_build" / "html"
+    return html
 
 
 def reproduce(profile: str, only: list[str] | None = None, force: bool = False, executor: str | None = None,

@@ -211,8 +211,8 @@ def new_model(config: TrainConfig, num_classes: int, device: torch.device,
               train_images: Tensor | None = None) -> nn.Module:
     """The run's initial network, seeded by `config.seed` without touching the global RNG.
 
-    `train_images`: the run's normalised training images, in index order, which an `init="airbench"` network's
-    stem whitens (the first `WHITENING_IMAGES`; `whiten_stem`); no other initialisation reads data.
+    `train_images`: the normalised images an `init="airbench"` network's stem whitens (`whitening_images`,
+    `whiten_stem`); no other initialisation reads data.
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
@@ -220,7 +220,7 @@ def new_model(config: TrainConfig, num_classes: int, device: torch.device,
     if config.init == "airbench":
         if train_images is None:
             raise ValueError("init='airbench' whitens the run's training images: pass them as `train_images`")
-        whiten_stem(model, train_images[:WHITENING_IMAGES].float().cpu())
+        whiten_stem(model, train_images.float().cpu())
     return prepare_model(model, device)
 
 
