@@ -32,6 +32,8 @@ def test_sources_are_the_transfer_models_and_other_hyperparameters():
     assert transfer.transfer_sources(profile) == {
         "resnet18-w4": Variant(model="resnet18", width=4), "vgg11-w8": Variant(model="vgg11", width=8),
         "resnet18-w4 lr/2 wd/5": Variant(lr=0.05, weight_decay=1e-4)}
+    laptop = get_profile("laptop")  # the halved rate is the profile's own (0.2 there), as the source's name says
+    assert transfer.transfer_sources(laptop)["airbench-w24 lr/2 wd/5"] == Variant(lr=0.1, weight_decay=1e-4)
 
 
 def test_matrices_order_the_sources_and_subtract_random():
