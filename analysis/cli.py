@@ -86,7 +86,8 @@ def cmd_reproduce(args: argparse.Namespace) -> None:
 
     if args.executor == "submitit":
         make_executor("submitit")  # bad cluster settings stop here, in one line, before any notebook runs
-    reproduce(args.profile, only=args.only, force=args.force, executor=args.executor)
+    reproduce(args.profile, only=args.only, force=args.force, executor=args.executor,
+              out_dir=Path(args.pages) if args.pages else None, book=not args.pages)
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
@@ -129,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--only", nargs="*", help="notebook names to run (default: all)")
     reproduce.add_argument("--force", action="store_true",
                            help="delete the profile's stored results first and recompute everything")
+    reproduce.add_argument("--pages", metavar="DIR",
+                           help="write the executed pages to DIR and build no book (default: book/chapters, then "
+                                "the book): a long sweep in parts leaves the book's pages as they are until it ends")
     reproduce.set_defaults(func=cmd_reproduce)
 
     audit = sub.add_parser("audit", help="recompute a random sample of stored runs and compare with the stored ones")

@@ -47,3 +47,13 @@ def test_bad_options_are_clear(tmp_path, capsys):
         main(["score", "--profile", "desktop", "--score", "el2n", "--out", "x.csv"])
     with pytest.raises(SystemExit, match="not a checkpointed epoch"):
         main(["score", "--profile", "smoke", "--score", "el2n", "--epoch", "3", "--out", str(tmp_path / "x.csv")])
+
+
+def test_reproduce_pages_go_to_the_folder_given_and_leave_the_book_alone(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("analysis.reproduce.reproduce", lambda *args, **kwargs: calls.append((args, kwargs)))
+    main(["reproduce", "--profile", "smoke", "--pages", str(tmp_path)])
+    main(["reproduce", "--profile", "smoke"])
+    (args, staged), (_, default) = calls
+    assert args == ("smoke",) and staged["out_dir"] == tmp_path and staged["book"] is False
+    assert default["out_dir"] is None and default["book"] is True  # book/chapters, then the book
