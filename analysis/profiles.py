@@ -338,13 +338,13 @@ LAPTOP = Profile(
     seeds=Seeds(counts=(1, 2, 4)),
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
     noise=Noise(fraction=0.1),
-    # Trimmed towards the book's budget, keeping the seed counts (benchmarks/plan_book.py: 155 run-equivalents
+    # Trimmed towards the book's budget, keeping the seed counts (benchmarks/plan_book.py: 158 run-equivalents
     # after the trims, about 19 h at 7.4 min each - still over 12 h): offsets from 6 to 4 starts, the budget sweep
-    # from (2.5, 5, 10) epochs to the full budget only and from 2 fractions to 1 (the data size is the axis Sorscher
+    # from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
-    regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E,), fractions=(0.5,), ccs_hard_cut=0.1),
+    regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 4, _E), fractions=(0.5,), ccs_hard_cut=0.1),
     # the paper's spawn points span 0-15% of training
     lmc=Lmc(spawn_epochs=(0, _E / 10, _E / 5), group_fraction=0.1, points=7),
     # evenly spaced, so each velocity is over the same gap

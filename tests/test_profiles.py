@@ -95,6 +95,13 @@ def test_laptop_regime_spans_2500_images_to_the_whole_set_at_fewer_steps_for_sma
     assert LAPTOP.at_size(0) == LAPTOP and SCARCE.at_size(250) == SCARCE  # the profile's own runs
 
 
+@pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
+def test_every_regime_budget_sweep_is_a_sweep_ending_at_the_full_budget(profile):
+    budgets = profile.regime.epochs
+    assert len(budgets) >= 2 and list(budgets) == sorted(set(budgets))  # one budget would be a panel of one point
+    assert budgets[-1] == profile.epochs
+
+
 @pytest.mark.parametrize("per_class", [5_000, 6_000, -1])
 def test_a_size_beyond_the_dataset_says_what_to_do(per_class):
     with pytest.raises(ValueError, match="choose fewer, or 0 for the whole training set") as error:
