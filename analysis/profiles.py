@@ -302,7 +302,8 @@ The criterion cannot be met on this machine: within 8 minutes per run the best c
 test and 92.9% train accuracy; 90% / 95% needs about 15 epochs of width 32, about 18 minutes here, which
 would put the book near 45 hours. Chosen: width 24, 10 epochs with airbench94's recipe - the most accurate
 within the run budget, with scores at epoch 1 as in Kirsch's PyTorch reproduction. Random pruning of half
-the data costs 1.7 points there (the paper: about 2), so it is the paper's regime, not the data-scarce one.
+the data costs 1.7 points there (one run each; the paper: about 2, `scarce`: 12): the paper's regime, not the
+data-scarce one.
 """
 
 _E = 10  # the full-data budget in epochs (see LAPTOP_CALIBRATION)
@@ -339,7 +340,7 @@ LAPTOP = Profile(
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
     noise=Noise(fraction=0.1),
     # Trimmed towards the book's budget, keeping the seed counts (benchmarks/plan_book.py: 158 run-equivalents
-    # after the trims, about 19 h at 7.4 min each - still over 12 h): offsets from 6 to 4 starts, the budget sweep
+    # after the trims, about 19.5 h at 7.4 min each - still over 12 h): offsets from 6 to 4 starts, the budget sweep
     # from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
