@@ -293,10 +293,12 @@ for the BatchNorm shifts and label smoothing 0.2). Random half: the same steps o
 | width 24, 10 ep., airbench (*)  | 1,950 | 1,142 images/s    |  ~7.3         |  92.9%    |  89.3%   | 87.6% (-1.7) |
 | width 32, 10 / 15 epochs, fast  | 1,950 / 2,925 | 697 images/s |  ~12 / ~18  | 93.9 / 95.6% | 89.5 / 90.5% |        |
 
-(*) chosen. Minutes per run are the run's images over the bare forward+backward+step rate measured alone (the trainer
-runs at >= 0.95 of it) plus ~0.3 min of evaluation; the calibration runs themselves ran two at a time,
-single-threaded, while other work shared the two cores. The width-32 row is the issue's measurement on a
-host about twice as fast (ResNet-18 width 8: 2,023 images/s there, 960 here), with its rate here.
+(*) chosen. Minutes per run are the run's images over the bare forward+backward+step rate measured alone
+(for ResNet-18 the trainer runs at >= 0.95 of it) plus ~0.3 min of evaluation. The sweep measured more: its
+first six runs of the chosen candidate took 988-1,362 s each, two at a time single-threaded (~10 min per run
+in all, not 7.4): the trainer's overhead over the bare loop, unmeasured for this network, is the likely gap.
+The width-32 row is the issue's measurement on a host about twice as fast (ResNet-18
+width 8: 2,023 images/s there, 960 here), with its rate here.
 
 The criterion cannot be met on this machine: within 8 minutes per run the best candidate reaches 89.3%
 test and 92.9% train accuracy; 90% / 95% needs about 15 epochs of width 32, about 18 minutes here, which
@@ -340,7 +342,7 @@ LAPTOP = Profile(
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
     noise=Noise(fraction=0.1),
     # Trimmed towards the book's budget, keeping the seed counts (benchmarks/plan_book.py: 158 run-equivalents
-    # after the trims, about 19.5 h at 7.4 min each - still over 12 h): offsets from 6 to 4 starts, the budget sweep
+    # after the trims, about 26 h at the sweep's 10 min each - over 12 h): offsets from 6 to 4 starts, the budget sweep
     # from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
