@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from analysis import chapters, reference
 from analysis.chapters import scorecard
-from analysis.plots import describe, finish, use_style
+from analysis.plots import describe, finish, text_table, use_style
 from analysis.profiles import Profile, get_profile, protocol_table
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_config
@@ -169,8 +169,8 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
         for field in VERDICT_FIELDS:
             glue(f"{verdict.claim_id}_{field}", getattr(verdict, field))
     own = departures(prof, name)
-    glue("protocol", own.style.hide(axis="index").set_table_attributes('class="text-table"') if len(own)
-         else Markdown("None: this is the paper's protocol."))
+    glue("protocol", text_table(own.style.hide(axis="index")) if len(own) else
+         Markdown("None: this is the paper's protocol."))
     glue("profile", prof.name)
     written = write_tables(tables, store.root / "tables" / name)
     glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "

@@ -12,6 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from pandas.io.formats.style import Styler
 
 from analysis.profiles import Profile
 
@@ -36,6 +37,11 @@ def use_style() -> None:
         "font.size": 10, "axes.labelsize": 10, "axes.titlesize": 10, "xtick.labelsize": SMALLEST,
         "ytick.labelsize": SMALLEST, "legend.fontsize": SMALLEST, "legend.title_fontsize": SMALLEST,
     })
+
+
+def text_table(styler: Styler) -> Styler:
+    """A table of words: wrapped to the column and read from the left (`text-table` in book/_static/tables.css)."""
+    return styler.set_table_attributes('class="text-table"')
 
 
 DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cinic10": "CINIC-10"}

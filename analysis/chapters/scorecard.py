@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import chapters, rules
+from analysis.plots import text_table
 from analysis.profiles import Profile
 from analysis.reference import published
 from analysis.rules import Verdict
@@ -64,8 +65,7 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     card = tables["card"].assign(page=lambda c: [f'<a href="{name}.html">{name}</a>' for name in c["chapter"]])
-    table = (card[["claim", "ours", "paper", "verdict", "page"]].style.hide(axis="index")
-             .set_table_attributes('class="text-table"')  # sentences: wrapped and left-aligned (tables.css)
+    table = (text_table(card[["claim", "ours", "paper", "verdict", "page"]].style.hide(axis="index"))
              .map(lambda v: f"color: {COLORS.get(v, 'inherit')}; font-weight: bold", subset=["verdict"]))
     kirsch = published()["kirsch_jax"]
     half = kirsch["test_accuracy"]["fraction_pruned"].index(0.5)
