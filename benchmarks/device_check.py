@@ -31,7 +31,7 @@ from analysis.profiles import LAPTOP, PAPER, SMOKE
 from analysis.score_runs import score_run_config
 from analysis.scores import grand
 from analysis.store import RunStore
-from analysis.train import DataSpec, TrainConfig, new_model, resolve_device, run_training
+from analysis.train import DataSpec, TrainConfig, new_model, resolve_device, run_training, whitening_images
 
 SCALES = {  # steps timed per network, GraNd images, the profile of the full run
     "gpu": {"steps": 200, "grand_images": 4_096, "full_run": LAPTOP, "widths": {"resnet18": 64, "airbench": None}},
@@ -53,7 +53,7 @@ def throughput(config: TrainConfig, device: torch.device, images: int, folder: P
     trainer = run_training(config, RunStore("device_check", folder), device=str(device)).metrics["images_per_s"]
     bare = bare_loop(config, device, config.steps)
     data, _ = config.data.load(device)
-    model = new_model(config, data.num_classes, device)
+    model = new_model(config, data.num_classes, device, whitening_images(config, data))
     x, y = data.normalize(data.train_images[:images]), data.train_labels[:images]
     grand(model, x[: config.batch_size], y[: config.batch_size])  # warm-up
     if device.type == "cuda":

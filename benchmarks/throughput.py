@@ -4,6 +4,7 @@ Prints images/s of both, their ratio (goal on CPU: >= 0.95) and the seconds one 
 (390 steps of 128) takes at the trainer's rate. A benchmark, not a test: numbers depend on the machine.
 
     python benchmarks/throughput.py [--model resnet18 --width 64 --steps 200] [--compile]
+    python benchmarks/throughput.py --profile laptop [--steps 100]   # a profile's own network, batch and recipe
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from analysis.profiles import get_profile
 from analysis.store import RunStore
 from analysis.train import (
     DataSpec,
@@ -26,12 +29,14 @@ from analysis.train import (
     new_optimizer,
     resolve_device,
     run_training,
+    whitening_images,
 )
 
 
 def bare_loop(config: TrainConfig, device: torch.device, steps: int) -> float:
     """images/s of the plainest training loop: one fixed normalised batch, no augmentation or bookkeeping."""
-    model = new_model(config, 10, device)
+    data, _ = config.data.load(device)
+    model = new_model(config, data.num_classes, device, whitening_images(config, data))
     optimizer = new_optimizer(model, config)
     x = torch.randn(config.batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format(model))
     y = torch.randint(0, 10, (config.batch_size,), device=device)
@@ -57,6 +62,8 @@ def bare_loop(config: TrainConfig, device: torch.device, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default=None, help="time this profile's training config (overrides model, "
+                        "width and batch size)")
     parser.add_argument("--model", default="resnet18")
     parser.add_argument("--width", type=int, default=None, help="default: 64 on CUDA, 8 on CPU")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -68,8 +75,9 @@ def main() -> None:
     cuda = device.type == "cuda"
     width = args.width or (64 if cuda else 8)
     steps = args.steps or (400 if cuda else 60)
-    config = TrainConfig(data=DataSpec("cifar10"), model=args.model, width=width, steps=steps,
-                         batch_size=args.batch_size, eval_every=steps)
+    config = (replace(get_profile(args.profile).train_config(0), steps=steps, eval_every=steps) if args.profile
+              else TrainConfig(data=DataSpec("cifar10"), model=args.model, width=width, steps=steps,
+                               batch_size=args.batch_size, eval_every=steps))
     config.data.load(device)  # load once, outside both timings
     with tempfile.TemporaryDirectory() as tmp:
         metrics = run_training(config, RunStore("benchmark", Path(tmp)), device=str(device),
@@ -77,10 +85,9 @@ def main() -> None:
     trainer = metrics["images_per_s"]
     bare = bare_loop(config, device, steps)
     print(f"device: {torch.cuda.get_device_name(0) if cuda else 'cpu'} ({torch.get_num_threads()} threads), "
-          f"{args.model} width {width}, batch {args.batch_size}, {steps} steps")
+          f"{config.model} width {config.width}, batch {config.batch_size}, {steps} steps")
     print(f"trainer: {trainer:,.0f} images/s   bare loop: {bare:,.0f} images/s   ratio: {trainer / bare:.3f}")
-    print(f"seconds per CIFAR-10 epoch (390 x {args.batch_size}) at the trainer's rate: "
-          f"{390 * args.batch_size / trainer:.1f}")
+    print(f"seconds per CIFAR-10 epoch (50,000 images) at the trainer's rate: {50_000 / trainer:.1f}")
 
 
 if __name__ == "__main__":

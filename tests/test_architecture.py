@@ -20,8 +20,8 @@ LAYERS = {
         "noise", "surface", "representation"},
     1: {"profiles", "score_runs", "retraining"},
     2: {"rules"},
-    3: {f"chapters.{name}" for name in chapters.EXECUTION_ORDER} | {"chapters"},
-    4: {"plots", "chapter", "reproduce", "audit", "cli", "__main__"},
+    3: {f"chapters.{name}" for name in chapters.EXECUTION_ORDER} | {"chapters", "plots"},
+    4: {"chapter", "reproduce", "audit", "cli", "__main__"},
 }
 LAYER_OF = {module: layer for layer, modules in LAYERS.items() for module in modules}
 

@@ -183,7 +183,7 @@ def reproduce_command(partition: str, logs: Path) -> list[str]:
 
 def test_reproduce_command_hands_the_settings_to_the_notebooks(partition, tmp_path, monkeypatch, unset):
     executors = []  # what each notebook's `chapter.page(NAME, PROFILE, EXECUTOR, RESULTS)` builds, in this environment
-    monkeypatch.setattr("analysis.reproduce.reproduce", lambda profile, only, force, executor: executors.append(
+    monkeypatch.setattr("analysis.reproduce.reproduce", lambda profile, only, force, executor, **kw: executors.append(
         make_executor(executor)))
     main(reproduce_command(partition, tmp_path / "logs"))
     assert isinstance(executors[0], SubmititExecutor)  # the executor reaches the notebooks as their parameter
