@@ -296,7 +296,10 @@ for the BatchNorm shifts and label smoothing 0.2). Random half: the same steps o
 (*) chosen. Minutes per run are the run's images over the bare forward+backward+step rate measured alone
 (for ResNet-18 the trainer runs at >= 0.95 of it) plus ~0.3 min of evaluation. The sweep measured more: its
 first six runs of the chosen candidate took 988-1,362 s each, two at a time single-threaded (~10 min per run
-in all, not 7.4): the trainer's overhead over the bare loop, unmeasured for this network, is the likely gap.
+in all, not 7.4). It is not the trainer's overhead: on the idle machine on 2026-11-29 (`benchmarks/throughput.py
+--profile laptop`) the trainer ran at 461 images/s against the bare loop's 434 with one thread, and 640 against
+721 with two; the 1,142 above was not reproduced that day. Two single-threaded runs, ~880 images/s together,
+are the machine's rate; `torch.compile` did not raise it (335 against 369 images/s eager, one thread).
 The width-32 row is the issue's measurement on a host about twice as fast (ResNet-18
 width 8: 2,023 images/s there, 960 here), with its rate here.
 
