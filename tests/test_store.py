@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,16 +86,17 @@ def test_every_committed_result_is_keyed_by_its_stored_config():
 
 
 def test_todays_code_finds_the_committed_score_runs():
-    """Score runs, with each page's variants, regenerate the configs of the committed scarce results."""
+    """Score runs, with each page's variants, regenerate the configs of the committed smoke results (the profile
+    whose whole store is committed and re-executed by CI)."""
     from analysis.chapters import transfer
-    from analysis.profiles import SCARCE, Variant
+    from analysis.profiles import SMOKE, Variant
     from analysis.score_runs import score_run_config
     from analysis.store import REPO_ROOT, RunStore
 
-    variants = [Variant(), Variant(label_noise=SCARCE.noise.fraction), Variant(epochs=SCARCE.regime.epochs[0]),
-                *transfer.transfer_sources(SCARCE).values()]
-    store = RunStore(SCARCE.name, REPO_ROOT / "results")  # the committed results, not the test's folder
-    missing = [v for v in variants if store.load("train", score_run_config(SCARCE, 0, v).key_dict()) is None]
+    variants = [Variant(), Variant(label_noise=SMOKE.noise.fraction), Variant(epochs=SMOKE.regime.epochs[0]),
+                *transfer.transfer_sources(SMOKE).values()]
+    store = RunStore(SMOKE.name, REPO_ROOT / "results")  # the committed results, not the test's folder
+    missing = [v for v in variants if store.load("train", score_run_config(SMOKE, 0, v).key_dict()) is None]
     assert not missing
 
 
@@ -125,3 +127,22 @@ def test_a_store_counts_the_compute_it_served_and_travels_without_it(tmp_path):
     assert again.compute_seconds() == store.compute_seconds() > 0
     copy = pickle.loads(pickle.dumps(store))  # as a worker process receives it
     assert copy == store and copy.root == tmp_path / "unit" and copy.used == {}
+
+
+COMMITTED = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.mark.parametrize("profile", sorted(p.name for p in COMMITTED.iterdir() if (p / "train").is_dir()))
+def test_every_stored_result_records_what_decides_its_numbers(profile):
+    """A stored result is regenerable from its key only if its provenance also says what else decides its numbers:
+    the thread count for every result, and the memory layout for a training run (scarce's runs made before the
+    layout rule lacked it, and did not retrain to their stored numbers)."""
+    lacking = []
+    for path in sorted(p for p in (COMMITTED / profile).glob("*/*/metrics.json") if p.parts[-3] != "scratch"):
+        metrics = json.loads(path.read_text())
+        needs = {"threads"} - metrics.get("provenance", {}).keys()
+        if path.parts[-3] == "train" and "memory_format" not in metrics:
+            needs.add("memory_format")
+        if needs:
+            lacking.append(f"{path.parts[-3]}/{path.parts[-2]}: {sorted(needs)}")
+    assert not lacking, f"recompute these results of {profile!r} with today's code: {lacking}"
