@@ -1,7 +1,7 @@
 """Trainer throughput against a bare forward+backward+step loop on the same model and batch.
 
 Prints images/s of both, their ratio (goal on CPU: >= 0.95) and the seconds one CIFAR-10 epoch
-(390 steps of 128) takes at the trainer's rate. A benchmark, not a test: numbers depend on the machine.
+(50,000 images) takes at the trainer's rate. A benchmark, not a test: numbers depend on the machine.
 
     python benchmarks/throughput.py [--model resnet18 --width 64 --steps 200] [--compile]
     python benchmarks/throughput.py --profile laptop [--steps 100]   # a profile's own network, batch and recipe

@@ -64,8 +64,11 @@ def test_laptop_profile_keeps_the_criterion_fixed_before_calibration():
     config = LAPTOP.train_config(seed=0)
     assert (LAPTOP.dataset, LAPTOP.train_per_class, LAPTOP.test_examples, LAPTOP.num_train) == ("cifar10", 0, 0, 50_000)
     assert (config.momentum, config.nesterov, config.weight_decay) == (0.9, True, 5e-4)
-    # airbench94's initialisation for its own network (the calibrated recipe); the authors' LeCun-normal elsewhere
-    assert config.init == "airbench" and LAPTOP.train_config(0, Variant(model="vgg11", width=32)).init == "lecun"
+    # airbench94's initialisation and BatchNorm-shift rate for its own network (the calibrated recipe); the
+    # authors' LeCun-normal initialisation and one rate for every parameter elsewhere (a transfer target)
+    target = LAPTOP.train_config(0, Variant(model="vgg11", width=32))
+    assert (config.init, config.bias_lr_scale) == ("airbench", 64.0)
+    assert (target.init, target.bias_lr_scale) == ("lecun", 1.0)
     assert LAPTOP.score_epoch == LAPTOP.epochs / 10
     assert LAPTOP.score_seeds >= 4 and LAPTOP.retrain_seeds >= 3 and LAPTOP.secondary_seeds >= 2
     assert {0.3, 0.5, 0.6} <= set(LAPTOP.pruning_curves.fractions)  # Kirsch's PyTorch fractions, drawn beside ours

@@ -14,7 +14,6 @@ from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
 from analysis.statistics import SeedNoise, accuracies, compare, equivalent
 from analysis.store import RunStore
-from analysis.train import TrainConfig
 
 CLAIMS = ("transfer",)
 RANDOM = "random"  # the source name of random pruning
@@ -23,8 +22,8 @@ RANDOM = "random"  # the source name of random pruning
 def transfer_sources(profile: Profile) -> dict[str, Variant]:
     """Score sources: each model of the page's `models`, and the profile's model with lr/2 and wd/5."""
     sources = {f"{m}-w{w}": Variant(model=m, width=w) for m, w in profile.transfer.models}
-    sources[f"{profile.model}-w{profile.width} lr/2 wd/5"] = Variant(lr=profile.lr / 2,
-                                                                     weight_decay=TrainConfig.weight_decay / 5)
+    sources[f"{profile.model}-w{profile.width} lr/2 wd/5"] = Variant(
+        lr=profile.lr / 2, weight_decay=profile.train_config(0).weight_decay / 5)
     return sources
 
 
