@@ -348,8 +348,8 @@ LAPTOP = Profile(
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
     noise=Noise(fraction=0.1),
     # Trimmed towards the book's budget, keeping the seed counts (benchmarks/plan_book.py: 158 run-equivalents
-    # after the trims, about 28 h at the sweep's 10.7 min each - over 12 h): offsets from 6 to 4 starts, the budget sweep
-    # from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
+    # after the trims, about 28 h at the sweep's 10.7 min each - over 12 h): offsets from 6 to 4 starts, the budget
+    # sweep from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
@@ -431,9 +431,10 @@ def protocol_table(profile: Profile) -> list[tuple[str, str, str]]:
                                                     else ""),
             "learning rate": _schedule(p.train_config(0)),
             "label smoothing": f"{p.label_smoothing:g}" if p.label_smoothing else "none",
-            "BatchNorm shifts' rate": (f"{p.bias_lr_scale:g}x the rate"
-                                       + (" (the airbench network; the rate for others)" if p.init == "airbench" else "")
-                                       if p.bias_lr_scale != 1 else "the rate"),
+            "BatchNorm shifts' rate": (
+                f"{p.bias_lr_scale:g}x the rate" + (" (the airbench network; the rate for others)"
+                                                    if p.init == "airbench" else "")
+                if p.bias_lr_scale != 1 else "the rate"),
         }
     ours, paper = fmt(profile), fmt(PAPER)
     return [(k, paper[k], ours[k]) for k in paper]
