@@ -1,10 +1,9 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analysis.store import Result, RunStore, array_digest, atomic_write, config_key
+from analysis.store import REPO_ROOT, Result, RunStore, array_digest, atomic_write, config_key
 
 
 def test_cache_hit_and_provenance(tmp_path):
@@ -76,8 +75,6 @@ def test_keys_are_stable_and_content_sensitive():
 
 def test_every_committed_result_is_keyed_by_its_stored_config():
     """A result's folder name is the hash of the config stored in it: nothing committed was re-keyed."""
-    from analysis.store import REPO_ROOT
-
     configs = sorted((REPO_ROOT / "results").glob("*/*/*/config.json"))
     assert configs, "no committed results found"
     stale = [str(c.parent) for c in configs if config_key(c.parent.parent.name, json.loads(c.read_text()))
@@ -91,7 +88,6 @@ def test_todays_code_finds_the_committed_score_runs():
     from analysis.chapters import transfer
     from analysis.profiles import SMOKE, Variant
     from analysis.score_runs import score_run_config
-    from analysis.store import REPO_ROOT, RunStore
 
     variants = [Variant(), Variant(label_noise=SMOKE.noise.fraction), Variant(epochs=SMOKE.regime.epochs[0]),
                 *transfer.transfer_sources(SMOKE).values()]
@@ -129,16 +125,13 @@ def test_a_store_counts_the_compute_it_served_and_travels_without_it(tmp_path):
     assert copy == store and copy.root == tmp_path / "unit" and copy.used == {}
 
 
-COMMITTED = Path(__file__).resolve().parents[1] / "results"
-
-
-@pytest.mark.parametrize("profile", sorted(p.name for p in COMMITTED.iterdir() if (p / "train").is_dir()))
+@pytest.mark.parametrize("profile", sorted(p.name for p in (REPO_ROOT / "results").iterdir() if (p / "train").is_dir()))
 def test_every_stored_result_records_what_decides_its_numbers(profile):
     """A stored result is regenerable from its key only if its provenance also says what else decides its numbers:
     the thread count for every result, and the memory layout for a training run (scarce's runs made before the
     layout rule lacked it, and did not retrain to their stored numbers)."""
     lacking = []
-    for path in sorted(p for p in (COMMITTED / profile).glob("*/*/metrics.json") if p.parts[-3] != "scratch"):
+    for path in sorted((REPO_ROOT / "results" / profile).glob("*/*/metrics.json")):  # scratch/ is a level deeper
         metrics = json.loads(path.read_text())
         needs = {"threads"} - metrics.get("provenance", {}).keys()
         if path.parts[-3] == "train" and "memory_format" not in metrics:
