@@ -75,6 +75,8 @@ def provenance(device: str, wall_time_s: float) -> dict:
         "torch": torch.__version__,
         "device": device,
         "host_cpu": platform.processor() or platform.machine(),
+        # the instruction set the CPU kernels were chosen for (AVX2, AVX512...): decides speed, can decide numerics
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         # what besides the config decides the exact numbers: the thread count changes reduction orders
         "threads": torch.get_num_threads(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
@@ -183,7 +185,9 @@ class RunStore:
             return cached
         start = time.perf_counter()
         result = compute()
-        result.metrics["provenance"] = provenance(device, time.perf_counter() - start)
+        # a training run resumed across sessions reports the time of all of them
+        seconds = result.metrics.get("wall_s", time.perf_counter() - start)
+        result.metrics["provenance"] = provenance(device, seconds)
         self.save(kind, config, result, replace=force)
         self.note_use(kind, config, result.metrics)
         return result

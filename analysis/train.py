@@ -386,6 +386,10 @@ def _train(
         optimizer.load_state_dict(state["optimizer"])
         tracker.load_state_dict(state["tracker"])
         history, step = state["history"], state["step"]
+        # resume states written before 2026-11-29 lack the time and steps of their earlier sessions
+        earlier_seconds, resumed_at = state.get("wall_s", 0.0), [*state.get("resumed_at", []), step]
+    else:
+        earlier_seconds, resumed_at = 0.0, []
     first_step = step
 
     fwd = torch.compile(model) if compile_model else model
@@ -440,7 +444,8 @@ def _train(
             seen = 0
             if step < config.steps:
                 atomic_write(resume_path, partial(torch.save, {
-                    **_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step}))
+                    **_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step,
+                    "wall_s": earlier_seconds + time.perf_counter() - start_time, "resumed_at": resumed_at}))
                 if on_eval is not None:
                     on_eval(step)
     train_seconds = time.perf_counter() - loop_start - eval_seconds
@@ -455,7 +460,9 @@ def _train(
         "epochs": config.steps / steps_per_epoch,
         # training throughput of this session's steps (evaluations and checkpoints excluded)
         "images_per_s": (config.steps - first_step) * config.batch_size / max(train_seconds, 1e-9),
-        "wall_s": time.perf_counter() - start_time,
+        # all sessions' wall time, when the run was resumed at the steps in `resumed_at`
+        "wall_s": earlier_seconds + time.perf_counter() - start_time,
+        "resumed_at": resumed_at,
         "memory_format": str(layout).removeprefix("torch."),
         **history,
     }

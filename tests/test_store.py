@@ -19,7 +19,7 @@ def test_cache_hit_and_provenance(tmp_path):
     assert len(calls) == 1
     assert second.metrics["acc"] == 0.5 and np.array_equal(second.arrays["scores"], np.arange(4.0))
     prov = first.metrics["provenance"]
-    assert {"git_commit", "torch", "device", "wall_time_s", "date"} <= prov.keys()
+    assert {"git_commit", "torch", "device", "cpu_capability", "wall_time_s", "date"} <= prov.keys()
     folder = store.path("scores", {"a": 1})
     assert json.loads((folder / "config.json").read_text()) == {"a": 1}
     store.get_or_compute("scores", {"a": 2}, compute)

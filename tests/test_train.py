@@ -1,6 +1,7 @@
 """Training on real CIFAR-10 at a tiny scale: learning, caching, resuming, and bad input."""
 
 import json
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -111,10 +112,14 @@ def test_interrupted_run_resumes_to_the_same_result(results_dir, tmp_path):
         run_training(config, store, on_eval=kill_at_40)
     assert store.load("train", config.key_dict()) is None, "no partial result after a kill"
     assert (store.scratch("train", config.key_dict()) / "resume.pt").exists()
+    started = time.perf_counter()
     resumed = run_training(config, store)
+    second_session = time.perf_counter() - started
     for key in ("test_acc", "train_acc_running", "loss_running", "final_train_acc"):
         assert resumed.metrics[key] == reference.metrics[key]
     assert np.array_equal(resumed.arrays["forget_counts"], reference.arrays["forget_counts"])
+    assert (reference.metrics["resumed_at"], resumed.metrics["resumed_at"]) == ([], [40])
+    assert resumed.metrics["wall_s"] > second_session, "the wall time counts the first session too"
 
 
 def test_subset_runs_same_steps_and_checks_digest(results_dir):
