@@ -234,16 +234,13 @@ the highest full-data train accuracy (the paper's networks fit their training se
 
 | candidate                               | steps | train acc | test acc |
 |-----------------------------------------|-------|-----------|----------|
-| ResNet-18 w16, 5,000 images, 19 epochs  |   750 |   69.9%   |  60.5%   |
-| ResNet-18 w8, 5,000 images, 38 epochs   | 1,500 |   79.9%   |  67.0%   |
-| ResNet-18 w8, 2,500 images, 79 epochs   | 1,500 |   93.4%   |  58.7%   |  <- chosen (at 70 epochs)
+| ResNet-18 w16, 5,000 images, 19 epochs  |   750 |   69.2%   |  60.8%   |
+| ResNet-18 w8, 5,000 images, 38 epochs   | 1,500 |   79.7%   |  66.3%   |
+| ResNet-18 w8, 2,500 images, 79 epochs   | 1,500 |   94.4%   |  59.4%   |  <- chosen (at 70 epochs)
 
-The three runs predate the recorded layout and thread count, so today's code cannot be shown to regenerate
-them: they were deleted from `results/calibration/` on 2026-11-29 (git history before commit 2e4809e keeps
-them) and `calibrate_profiles.py scarce` is retraining them; until it ends, the table is their record.
-
-Wall times were inflated by other processes sharing the 2 cores (342 s, 728 s, 1,119 s); the
-trainer alone runs a width-8 ResNet-18 at ~750 images/s here, so one 70-epoch run takes ~4 min.
+The runs were retrained by the code of 2026-11-29: their first runs (69.9 / 60.5%, 79.9 / 67.0% and 93.4 / 58.7%,
+git history before commit 2e4809e) predated the recorded layout and thread count. Wall times were inflated by
+other processes sharing the 2 cores (661 s, 388 s, 414 s on 2026-11-29); the trainer alone runs a width-8 ResNet-18 at ~750 images/s here, so one 70-epoch run takes ~4 min.
 Same compute, fewer images, more epochs: the smaller set is the one the network (nearly) fits.
 The price is a data-scarce miniature (2,500 images, ~59% test accuracy), where Sorscher et al.
 (2022) predict that keeping the hardest examples helps less than at the paper's scale.
@@ -285,7 +282,7 @@ Criterion, fixed before any pruning result: all 50,000 training images and the w
 full-data test accuracy >= 90% and train accuracy (eval mode, un-augmented) >= 95%; one training run
 <= 8 minutes alone on this project's 2-core machine; the whole book <= 12 hours there.
 
-Measured on this project's machine (AMD EPYC, 2 cores, AVX-512), the airbench94 shape, batch 256, SGD
+Measured on this project's machine (AMD EPYC, 2 cores), the airbench94 shape, batch 256, SGD
 Nesterov 0.9, wd 5e-4, linear one-cycle rate peaking at 0.2 after 25% warm-up. Two recipes: "fast"
 (2026-11-28: LeCun-normal init, label smoothing 0.1) and "airbench" (2026-11-29: airbench94's own
 initialisation - whitened stem, identity-initialised 3x3 filters, fixed BatchNorm scales - its 64x rate
@@ -293,15 +290,16 @@ for the BatchNorm shifts and label smoothing 0.2). Random half: the same steps o
 
 | candidate                       | steps | bare loop, 2 thr. | min/run alone | train acc | test acc | random half  |
 |---------------------------------|-------|-------------------|---------------|-----------|----------|--------------|
-| width 16, 18 epochs, fast       | 3,510 | 1,971 images/s    |  ~7.8         |  91.3%    |  87.3%   |              |
-| width 24, 10 epochs, fast       | 1,950 | 1,142 images/s    |  ~7.3         |  91.6%    |  88.2%   |              |
+| width 16, 18 epochs, fast       | 3,510 | 1,971 images/s    |  ~7.8         |  91.3%    |  87.7%   |              |
+| width 24, 10 epochs, fast       | 1,950 | 1,142 images/s    |  ~7.3         |  91.6%    |  88.1%   |              |
 | width 16, 16 epochs, airbench   | 3,120 | 1,971 images/s    |  ~7.0         |  91.5%    |  87.9%   | 87.1% (-0.8) |
 | width 24, 10 ep., airbench (*)  | 1,950 | 1,142 images/s    |  ~7.3         |  92.9%    |  89.3%   | 87.6% (-1.7) |
 | width 32, 10 / 15 epochs, fast  | 1,950 / 2,925 | 697 images/s |  ~12 / ~18  | 93.9 / 95.6% | 89.5 / 90.5% |        |
 
-The two "fast" rows' runs predate the recorded layout and thread count: they were deleted from
-`results/calibration/` on 2026-11-29 (git history before commit 2e4809e keeps them) and
-`calibrate_profiles.py laptop` is retraining them; until it ends, the table is their record.
+The two "fast" rows' first runs predated the recorded layout and thread count; they were deleted and retrained
+by the code of 2026-11-29 (91.3% / 87.3% and 91.6% / 88.2% train / test before, git history before commit
+2e4809e). The retrained runs were resumed across sessions, so their recorded wall times cover the last session
+only.
 
 (*) chosen. The rate and minutes columns are the 2026-11-28 estimate: the run's images over the bare
 forward+backward+step rate measured alone, plus ~0.3 min of evaluation. They were not reproduced. On the
@@ -311,7 +309,9 @@ so one run alone takes about 13 minutes: the 8-minute criterion is not met eithe
 runs at a time single-threaded (~880 images/s together, the machine's rate); its first ten runs took
 988-1,546 s each, about 10.7 minutes per run in all. `torch.compile` did not raise the rate (335 against
 369 images/s eager, one thread). The width-32 row is the issue's measurement on a host about twice as fast
-(ResNet-18 width 8: 2,023 images/s there, 960 here), with its rate here.
+(ResNet-18 width 8: 2,023 images/s there, 960 here), with its rate here. The CPU's instruction set was not
+recorded on 2026-11-28; on 2026-11-29 torch chose AVX2 kernels (AMD family 25, no AVX-512), so the two days may
+have run on different hosts. Results record it (`cpu_capability` in their provenance) since 2026-11-29.
 
 The criterion cannot be met on this machine: the best candidate within the budget reaches 89.3% test and
 92.9% train accuracy; 90% / 95% needs about 15 epochs of width 32: 1.5 times the chosen run's steps, on a

@@ -1,12 +1,23 @@
 """The paper profile is pinned to the paper's protocol, read from the published reference file."""
 
+import json
 from dataclasses import replace
 
 import pytest
 
-from analysis.profiles import LAPTOP, PAPER, PROFILES, SCARCE, SMOKE, Variant, get_profile
+from analysis.profiles import (
+    LAPTOP,
+    LAPTOP_CALIBRATION,
+    PAPER,
+    PROFILES,
+    SCARCE,
+    SCARCE_CALIBRATION,
+    SMOKE,
+    Variant,
+    get_profile,
+)
 from analysis.reference import published
-from analysis.store import RunStore
+from analysis.store import REPO_ROOT, RunStore
 from analysis.train import DataSpec, run_training
 
 
@@ -76,6 +87,18 @@ def test_laptop_profile_keeps_the_criterion_fixed_before_calibration():
     assert set(kirsch) <= set(LAPTOP.pruning_curves.fractions)
     gaps = {round(b - a, 9) for a, b in zip(LAPTOP.ntk.epochs, LAPTOP.ntk.epochs[1:])}
     assert len(gaps) == 1  # kernel velocities over equal gaps
+
+
+def test_calibration_tables_state_the_stored_calibration_runs():
+    """Every stored calibration run's accuracies appear in its profile's table (a random half: its test accuracy)."""
+    tables = {"airbench": LAPTOP_CALIBRATION, "resnet18": SCARCE_CALIBRATION}
+    runs = sorted((REPO_ROOT / "results" / "calibration" / "train").glob("*/metrics.json"))
+    assert runs, "no stored calibration runs"
+    for path in runs:
+        config, metrics = json.loads((path.parent / "config.json").read_text()), json.loads(path.read_text())
+        shown = [metrics["final_test_acc"]] + ([metrics["final_train_acc"]] if config["subset"] == "full" else [])
+        for accuracy in shown:
+            assert f"{accuracy:.1%}" in tables[config["model"]], f"{path.parent.name}: {accuracy:.1%} not in its table"
 
 
 @pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
