@@ -62,16 +62,22 @@ def array_digest(array: np.ndarray | torch.Tensor) -> str:
     return hashlib.sha256(np.ascontiguousarray(data).tobytes()).hexdigest()[:16]
 
 
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+    except OSError:
+        return None
+
+
 def provenance(device: str, wall_time_s: float) -> dict:
     """Where and how a result was made."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+    head = _git("rev-parse", "HEAD")
+    in_repo = head is not None and head.returncode == 0
+    diff = _git("diff", "--quiet", "HEAD", "--", "analysis") if in_repo else None
     return {
-        "git_commit": commit,
+        "git_commit": head.stdout.strip() if in_repo else "unknown",
+        # whether the package's code differed from that commit when the result was stored (None: unknown)
+        "code_modified": diff.returncode == 1 if diff is not None and diff.returncode in (0, 1) else None,
         "torch": torch.__version__,
         "device": device,
         "host_cpu": platform.processor() or platform.machine(),
@@ -91,6 +97,8 @@ class Result:
 
     metrics: dict
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    # compute time spent on it in earlier sessions, when it was resumed from a saved state
+    earlier_seconds: float = 0.0
 
 
 class RunStore:
@@ -185,9 +193,7 @@ class RunStore:
             return cached
         start = time.perf_counter()
         result = compute()
-        # a training run resumed across sessions reports the time of all of them
-        seconds = result.metrics.get("wall_s", time.perf_counter() - start)
-        result.metrics["provenance"] = provenance(device, seconds)
+        result.metrics["provenance"] = provenance(device, result.earlier_seconds + time.perf_counter() - start)
         self.save(kind, config, result, replace=force)
         self.note_use(kind, config, result.metrics)
         return result

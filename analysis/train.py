@@ -380,16 +380,21 @@ def _train(
 
     scratch = store.scratch("train", config.key_dict())
     resume_path = scratch / "resume.pt"
+    numerics = {"threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    earlier_seconds, resumed_at = 0.0, []
     if resume_path.exists():
         state = torch.load(resume_path, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        tracker.load_state_dict(state["tracker"])
-        history, step = state["history"], state["step"]
-        # resume states written before 2026-11-29 lack the time and steps of their earlier sessions
-        earlier_seconds, resumed_at = state.get("wall_s", 0.0), [*state.get("resumed_at", []), step]
-    else:
-        earlier_seconds, resumed_at = 0.0, []
+        # states saved before 2026-11-29 lack these; such a state is resumed as before
+        saved = {k: state.get(k, v) for k, v in numerics.items()}
+        if saved != numerics:  # the stored run must have one thread count and instruction set, as its provenance says
+            warnings.warn(f"run {config_key('train', config.key_dict())}: not resuming its saved state, made with "
+                          f"{saved}, under {numerics}; training from the start", stacklevel=2)
+        else:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            tracker.load_state_dict(state["tracker"])
+            history, step = state["history"], state["step"]
+            earlier_seconds, resumed_at = state.get("wall_s", 0.0), [*state.get("resumed_at", []), step]
     first_step = step
 
     fwd = torch.compile(model) if compile_model else model
@@ -445,7 +450,8 @@ def _train(
             if step < config.steps:
                 atomic_write(resume_path, partial(torch.save, {
                     **_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step,
-                    "wall_s": earlier_seconds + time.perf_counter() - start_time, "resumed_at": resumed_at}))
+                    "wall_s": earlier_seconds + time.perf_counter() - start_time, "resumed_at": resumed_at,
+                    **numerics}))
                 if on_eval is not None:
                     on_eval(step)
     train_seconds = time.perf_counter() - loop_start - eval_seconds
@@ -460,7 +466,7 @@ def _train(
         "epochs": config.steps / steps_per_epoch,
         # training throughput of this session's steps (evaluations and checkpoints excluded)
         "images_per_s": (config.steps - first_step) * config.batch_size / max(train_seconds, 1e-9),
-        # all sessions' wall time, when the run was resumed at the steps in `resumed_at`
+        # when resumed at the steps in `resumed_at`: earlier sessions' time up to their last saved state, and this one's
         "wall_s": earlier_seconds + time.perf_counter() - start_time,
         "resumed_at": resumed_at,
         "memory_format": str(layout).removeprefix("torch."),
@@ -470,7 +476,7 @@ def _train(
     return Result(metrics, {
         "forget_counts": tracker.forgets.cpu().numpy(),
         "ever_correct": tracker.learned.cpu().numpy(),
-    })
+    }, earlier_seconds)
 
 
 def _state(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict:

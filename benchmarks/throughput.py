@@ -39,7 +39,7 @@ def bare_loop(config: TrainConfig, device: torch.device, steps: int) -> float:
     model = new_model(config, data.num_classes, device, whitening_images(config, data))
     optimizer = new_optimizer(model, config)
     x = torch.randn(config.batch_size, 3, 32, 32, device=device).contiguous(memory_format=memory_format(model))
-    y = torch.randint(0, 10, (config.batch_size,), device=device)
+    y = torch.randint(0, data.num_classes, (config.batch_size,), device=device)
 
     def step() -> None:
         with autocast(device):
@@ -62,22 +62,24 @@ def bare_loop(config: TrainConfig, device: torch.device, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=None, help="time this profile's training config (overrides model, "
-                        "width and batch size)")
-    parser.add_argument("--model", default="resnet18")
+    parser.add_argument("--profile", default=None, help="time this profile's full-data training config (its data, "
+                        "network, batch and recipe) instead of --model/--width/--batch-size")
+    parser.add_argument("--model", default=None, help="default: resnet18")
     parser.add_argument("--width", type=int, default=None, help="default: 64 on CUDA, 8 on CPU")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 128")
     parser.add_argument("--steps", type=int, default=None, help="default: 400 on CUDA, 60 on CPU")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", action="store_true", help="torch.compile the trainer's model")
     args = parser.parse_args()
+    if args.profile and (args.model or args.width or args.batch_size):
+        parser.error("--profile sets the network and batch: drop --model, --width and --batch-size, or --profile")
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
     width = args.width or (64 if cuda else 8)
     steps = args.steps or (400 if cuda else 60)
     config = (replace(get_profile(args.profile).train_config(0), steps=steps, eval_every=steps) if args.profile
-              else TrainConfig(data=DataSpec("cifar10"), model=args.model, width=width, steps=steps,
-                               batch_size=args.batch_size, eval_every=steps))
+              else TrainConfig(data=DataSpec("cifar10"), model=args.model or "resnet18", width=width, steps=steps,
+                               batch_size=args.batch_size or 128, eval_every=steps))
     config.data.load(device)  # load once, outside both timings
     with tempfile.TemporaryDirectory() as tmp:
         metrics = run_training(config, RunStore("benchmark", Path(tmp)), device=str(device),

@@ -1,9 +1,11 @@
 import json
+import subprocess
 
 import numpy as np
 import pytest
 
-from analysis.store import REPO_ROOT, Result, RunStore, array_digest, atomic_write, config_key
+import analysis.store as store_module
+from analysis.store import REPO_ROOT, Result, RunStore, array_digest, atomic_write, config_key, provenance
 
 
 def test_cache_hit_and_provenance(tmp_path):
@@ -19,11 +21,29 @@ def test_cache_hit_and_provenance(tmp_path):
     assert len(calls) == 1
     assert second.metrics["acc"] == 0.5 and np.array_equal(second.arrays["scores"], np.arange(4.0))
     prov = first.metrics["provenance"]
-    assert {"git_commit", "torch", "device", "cpu_capability", "wall_time_s", "date"} <= prov.keys()
+    assert {"git_commit", "code_modified", "torch", "device", "cpu_capability", "wall_time_s", "date"} <= prov.keys()
     folder = store.path("scores", {"a": 1})
     assert json.loads((folder / "config.json").read_text()) == {"a": 1}
     store.get_or_compute("scores", {"a": 2}, compute)
     assert len(calls) == 2
+
+
+def test_provenance_says_whether_the_package_code_differs_from_its_commit(tmp_path, monkeypatch):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    monkeypatch.setattr(store_module, "REPO_ROOT", tmp_path)
+    assert provenance("cpu", 0.0)["git_commit"] == "unknown" and provenance("cpu", 0.0)["code_modified"] is None
+    (tmp_path / "analysis").mkdir()
+    (tmp_path / "analysis" / "m.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "c")
+    (tmp_path / "notes.txt").write_text("not code")  # untracked files and files outside the package do not count
+    assert provenance("cpu", 0.0)["code_modified"] is False
+    (tmp_path / "analysis" / "m.py").write_text("x = 2\n")
+    assert provenance("cpu", 0.0)["code_modified"] is True
 
 
 def test_failed_compute_leaves_nothing(tmp_path):

@@ -120,6 +120,28 @@ def test_interrupted_run_resumes_to_the_same_result(results_dir, tmp_path):
     assert np.array_equal(resumed.arrays["forget_counts"], reference.arrays["forget_counts"])
     assert (reference.metrics["resumed_at"], resumed.metrics["resumed_at"]) == ([], [40])
     assert resumed.metrics["wall_s"] > second_session, "the wall time counts the first session too"
+    assert resumed.metrics["provenance"]["wall_time_s"] > second_session
+
+
+def test_a_run_is_not_resumed_under_another_thread_count(results_dir):
+    """A stored run has one thread count (its provenance's), so a state saved under another is not resumed."""
+    config = replace(TINY, steps=40, eval_every=20)
+    store = RunStore("unit", results_dir)
+
+    def kill_at_20(step):
+        if step == 20:
+            raise Killed
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if threads > 1 else 2)
+        with pytest.raises(Killed):
+            run_training(config, store, on_eval=kill_at_20)
+    finally:
+        torch.set_num_threads(threads)
+    with pytest.warns(UserWarning, match="not resuming its saved state"):
+        result = run_training(config, store)
+    assert result.metrics["resumed_at"] == [] and result.metrics["provenance"]["threads"] == threads
 
 
 def test_subset_runs_same_steps_and_checks_digest(results_dir):
