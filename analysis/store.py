@@ -69,6 +69,12 @@ def _git(*args: str) -> subprocess.CompletedProcess | None:
         return None
 
 
+def numerics() -> dict:
+    """What besides its config decides a result's exact numbers here: the thread count (it changes reduction
+    orders) and the instruction set torch chose its CPU kernels for (AVX2, AVX512...)."""
+    return {"threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
 def provenance(device: str, wall_time_s: float) -> dict:
     """Where and how a result was made."""
     head = _git("rev-parse", "HEAD")
@@ -81,10 +87,7 @@ def provenance(device: str, wall_time_s: float) -> dict:
         "torch": torch.__version__,
         "device": device,
         "host_cpu": platform.processor() or platform.machine(),
-        # the instruction set the CPU kernels were chosen for (AVX2, AVX512...): decides speed, can decide numerics
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        # what besides the config decides the exact numbers: the thread count changes reduction orders
-        "threads": torch.get_num_threads(),
+        **numerics(),
         "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         "wall_time_s": round(wall_time_s, 3),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -26,7 +26,7 @@ from torch import Tensor
 from analysis.data import ImageDataset, augment, class_balanced_subset, corrupt_labels, load_dataset
 from analysis.models import build_model, whiten_stem
 from analysis.scores import ForgettingTracker
-from analysis.store import Result, RunStore, array_digest, atomic_write, config_key
+from analysis.store import Result, RunStore, array_digest, atomic_write, config_key, numerics
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -380,15 +380,15 @@ def _train(
 
     scratch = store.scratch("train", config.key_dict())
     resume_path = scratch / "resume.pt"
-    numerics = {"threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    current = numerics()
     earlier_seconds, resumed_at = 0.0, []
     if resume_path.exists():
         state = torch.load(resume_path, map_location=device)
         # states saved before 2026-11-29 lack these; such a state is resumed as before
-        saved = {k: state.get(k, v) for k, v in numerics.items()}
-        if saved != numerics:  # the stored run must have one thread count and instruction set, as its provenance says
+        saved = {k: state.get(k, v) for k, v in current.items()}
+        if saved != current:  # the stored run must have one thread count and instruction set, as its provenance says
             warnings.warn(f"run {config_key('train', config.key_dict())}: not resuming its saved state, made with "
-                          f"{saved}, under {numerics}; training from the start", stacklevel=2)
+                          f"{saved}, under {current}; training from the start", stacklevel=2)
         else:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
@@ -451,7 +451,7 @@ def _train(
                 atomic_write(resume_path, partial(torch.save, {
                     **_state(model, optimizer), "tracker": tracker.state_dict(), "history": history, "step": step,
                     "wall_s": earlier_seconds + time.perf_counter() - start_time, "resumed_at": resumed_at,
-                    **numerics}))
+                    **current}))
                 if on_eval is not None:
                     on_eval(step)
     train_seconds = time.perf_counter() - loop_start - eval_seconds
