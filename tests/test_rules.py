@@ -11,6 +11,7 @@ from scipy import stats
 
 from analysis import rules, statistics
 from analysis.chapters import scorecard
+from analysis.profiles import get_profile
 from analysis.statistics import SeedNoise
 
 NOISE = SeedNoise(sd=0.01, dof=10)  # one point of single-run noise, well estimated
@@ -213,3 +214,117 @@ def test_scorecard_collects_recorded_verdicts_and_lists_pending_chapters(store):
         ["cifar10_half", "pruning_curves", rules.REPRODUCED]]
     assert "pruning_curves" not in scorecard.pending(card)
     assert scorecard.recorded(store("scarce-test")).empty  # profiles keep separate scorecards
+
+
+# every page that judges a claim, in book order, then the claim no page tests
+JUDGING = ("pruning_curves", "score_epochs", "seeds", "transfer", "regime", "noise", "offsets", "lmc", "ntk")
+VERDICTS = [rules.REPRODUCED] * 4 + [rules.PARTLY] * 3 + [rules.NOT] * 2 + [rules.INCONCLUSIVE]
+
+
+def _card(chapters: tuple[str, ...]) -> pd.DataFrame:
+    rows = [{"claim_id": f"{c}_claim", "claim": f"claim of {c}", "ours": "ours", "paper": "paper", "verdict": v,
+             "reason": "why", "chapter": c} for c, v in zip((*chapters, "scorecard"), VERDICTS)]
+    return pd.DataFrame(rows, columns=scorecard.COLUMNS)
+
+
+def test_scorecard_facts_count_each_verdict_and_say_every_chapter_has_run():
+    facts = scorecard.facts({"card": _card(JUDGING)}, get_profile("smoke"))
+    assert facts["pending"] == "Every chapter has run at the smoke profile."
+    assert (facts["claims"], facts["reproduced"], facts["partly"], facts["not"], facts["inconclusive"]) == (
+        "10", "4", "3", "2", "1")
+    # Kirsch's accuracies at 50% pruned, from the reference file
+    assert (facts["kirsch_el2n"], facts["kirsch_random"], facts["kirsch_grand_init"], facts["kirsch_rho"]) == (
+        "95.22%", "93.54%", "92.19%", "0.96")
+    html = facts["table"].to_html()
+    assert '<a href="ntk.html">ntk</a>' in html and "color: #cf222e" in html  # the not-reproduced rows in red
+
+
+def test_scorecard_facts_name_the_pending_chapters_in_book_order():
+    ran = tuple(c for c in JUDGING if c not in ("seeds", "ntk"))
+    facts = scorecard.facts({"card": _card(ran)}, get_profile("smoke"))
+    assert facts["pending"].startswith("Not yet run at this profile: seeds, ntk. Those pages still show")
+    assert (facts["claims"], facts["reproduced"], facts["partly"], facts["not"], facts["inconclusive"]) == (
+        "8", "4", "3", "1", "0")
+
+
+def test_pruning_half_says_when_el2n_beats_the_full_data_or_has_no_runs():
+    seeds3 = _full(0.800, 0.801, 0.799)
+    beats_full = rules.cifar10_half(_curves([0.850, 0.851, 0.849], [0.7] * 3), seeds3, PRECISE)
+    assert beats_full.verdict == rules.REPRODUCED and "EL2N beats the full data" in beats_full.reason
+    below = rules.cifar10_half(_curves([0.70, 0.701, 0.699], [0.72, 0.721, 0.719]), seeds3, PRECISE)
+    assert "below random" in below.reason
+    empty = rules.cifar10_half(_curves([], [0.7] * 3), seeds3, PRECISE)
+    assert (empty.verdict, empty.ours) == (rules.INCONCLUSIVE, "no runs")
+
+
+def test_an_arm_without_seeds_has_no_estimate():
+    diff, se, dof = statistics.contrast([[0.9], []], [[0.7]], NOISE)
+    assert math.isnan(diff) and se == math.inf and dof == 0
+    assert statistics.interval((diff, se, dof)) == (-math.inf, math.inf)
+    assert statistics.compare([0.9], [], NOISE) == 0 and not statistics.equivalent([0.9], [], NOISE)
+
+
+def _seed_counts(by_count: dict[int, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"n_seeds": n, "test_acc": a} for n, accs in by_count.items() for a in accs])
+
+
+def _spearman(rho: float) -> pd.DataFrame:
+    return pd.DataFrame([{"score": "grand", "epoch": 7.0, "spearman_to_mean": rho},
+                         {"score": "el2n", "epoch": 7.0, "spearman_to_mean": 0.1}])  # another score: not read
+
+
+def test_single_run_needs_a_spearman_near_075_and_more_seeds_to_select_better():
+    better = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.800, 0.801, 0.799]})
+    verdict = rules.single_run(_spearman(0.84), better, 7.0, NOISE)
+    assert verdict.verdict == rules.REPRODUCED and "0.84; 1 seed worse than 4 seeds" in verdict.ours
+    assert rules.single_run(_spearman(0.66), better, 7.0, NOISE).verdict == rules.REPRODUCED
+    # just outside the 0.1 tolerance, on either side
+    assert rules.single_run(_spearman(0.86), better, 7.0, NOISE).verdict == rules.NOT
+    assert rules.single_run(_spearman(0.64), better, 7.0, NOISE).verdict == rules.NOT
+    # steady seeds exclude a one-point gain from more seeds: that part fails
+    same = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.700, 0.702, 0.698]})
+    steady = rules.single_run(_spearman(0.75), same, 7.0, PRECISE)
+    assert steady.verdict == rules.NOT and "1 seed not worse than 4 seeds" in steady.ours
+    # one run each under one point of noise cannot tell
+    unsure = rules.single_run(_spearman(0.75), _seed_counts({1: [0.70], 4: [0.70]}), 7.0, NOISE)
+    assert unsure.verdict == rules.PARTLY and "1 seed not shown worse than 4 seeds" in unsure.ours
+    # a single seed count compares nothing; no single-run GraNd Spearman at the score epoch tells nothing either
+    assert rules.single_run(_spearman(0.75), _seed_counts({1: [0.70, 0.71]}), 7.0, NOISE).verdict == rules.PARTLY
+    assert rules.single_run(_spearman(0.75), better, 3.0, NOISE).verdict == rules.PARTLY
+    assert rules.single_run(_spearman(0.75), _seed_counts({1: [0.7]}), 3.0, NOISE).verdict == rules.INCONCLUSIVE
+
+
+def test_transfer_cells_within_noise_tell_nothing_and_left_out_targets_are_named():
+    own = {("resnet", "resnet"): 0.80, ("random", "resnet"): 0.70}
+    # one point below the target's own scores, three seeds under one point of noise: neither a loss nor a match
+    unsure = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.79}), NOISE)
+    assert unsure.verdict == rules.INCONCLUSIVE and unsure.ours.startswith("0 of 1 foreign") and "0 lose" in unsure.ours
+    weak_vgg = {("vgg", "vgg"): 0.70, ("random", "vgg"): 0.70, ("resnet", "vgg"): 0.75}
+    verdict = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.85, **weak_vgg}), NOISE)
+    assert verdict.verdict == rules.REPRODUCED and verdict.ours.endswith("; targets left out: vgg")
+
+
+def test_a_small_tail_is_at_most_five_percent_of_the_data():
+    def verdict(best: int) -> str:
+        curve = {0: 0.70, best: 0.80}
+        return rules.window_cifar10(_offsets({0: curve, 1: curve, 2: curve}, random=0.71), 50_000, NOISE).verdict
+
+    assert verdict(2_500) == rules.REPRODUCED  # 5.0%
+    assert verdict(2_600) == rules.PARTLY  # 5.2%: beats offset 0 and random, but skips more than a small tail
+
+
+def test_regime_with_one_training_set_size_is_inconclusive():
+    sizes = pd.DataFrame([{"size": 1000, "fraction": 0.5, "selection": s, "test_acc": a}
+                          for s, a in (("hard", 0.6), ("easy", 0.7))])
+    verdict = rules.regime(sizes, NOISE)
+    assert verdict.verdict == rules.INCONCLUSIVE and verdict.ours == "one training-set size (1,000 images)"
+
+
+def test_a_clean_control_at_other_offsets_is_no_control():
+    bins = pd.DataFrame({"score": "el2n", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
+    pruning = pd.DataFrame([{"selection": "el2n", "offset": 0, "test_acc": 0.70},
+                            {"selection": "el2n", "offset": 100, "test_acc": 0.80},
+                            {"selection": "clean", "offset": 0, "test_acc": 0.80},
+                            {"selection": "clean", "offset": 200, "test_acc": 0.80}])
+    verdict = rules.noise_tail(bins, pruning, NOISE)
+    assert verdict.verdict == rules.PARTLY and "no clean-label control at the same offsets" in verdict.ours

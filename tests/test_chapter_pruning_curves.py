@@ -1,0 +1,50 @@
+"""The pruning-curves page's facts on hand-made tables with known answers (no training)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.chapters import pruning_curves
+from analysis.profiles import get_profile
+
+# mean test accuracy per (method, fraction): 81% and 75% for EL2N from two seeds each, random from one
+CURVES = pd.DataFrame([{"method": m, "fraction": f, "seed": s, "test_acc": a}
+                       for m, f, s, a in (("el2n", 0.3, 0, 0.80), ("el2n", 0.3, 1, 0.82), ("el2n", 0.5, 0, 0.74),
+                                          ("el2n", 0.5, 1, 0.76), ("random", 0.3, 0, 0.79),
+                                          ("random", 0.5, 0, 0.70))])
+FULL = pd.DataFrame({"test_acc": [0.84, 0.86], "train_acc": [0.996, 0.990]})
+# EL2N keeps fewest cats; random keeps fewest ships and GraNd fewest airplanes, so neither row nor the whole table
+# would name the cat
+COVERAGE = pd.DataFrame({"airplane": [0.6, 0.5, 0.1], "cat": [0.2, 0.52, 0.5], "ship": [0.7, 0.45, 0.5]},
+                        index=pd.Index(["el2n", "random", "grand"], name="method"))
+TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE}
+
+
+def test_the_rarest_class_under_el2n_and_its_share_under_each_method():
+    facts = pruning_curves.facts(TABLES, get_profile("smoke"))
+    assert (facts["rare_class"], facts["rare_el2n"], facts["rare_random"]) == ("cat", "20%", "52%")
+
+
+def test_accuracy_table_and_full_data_numbers():
+    facts = pruning_curves.facts(TABLES, get_profile("smoke"))
+    table = facts["table"].data
+    assert list(table.columns) == ["30% pruned", "50% pruned"] and table.index.name == "pruned by"
+    assert table.loc["el2n"].tolist() == pytest.approx([0.81, 0.75])
+    assert table.loc["random"].tolist() == pytest.approx([0.79, 0.70])
+    assert ">81.00%</td>" in facts["table"].to_html()
+    assert (facts["full"], facts["full_test"], facts["full_train"]) == ("85.00%", "85.0%", "99.3%")
+
+
+def test_a_class_balanced_subset_is_the_data_scarce_regime():
+    facts = pruning_curves.facts(TABLES, get_profile("smoke"))  # 100 images per class, 2 sizes and 2 budgets
+    assert facts["regime"].startswith("a data-scarce regime, where Sorscher et al. (2022) predict")
+    assert (facts["n_train"], facts["study"], facts["regime_sizes"], facts["budgets"]) == (
+        "1,000 training images", "50%", "2", "2")
+
+
+def test_the_whole_training_set_is_the_papers_regime():
+    facts = pruning_curves.facts(TABLES, get_profile("paper"))  # 40% pruned, 4 sizes and 5 budgets
+    assert facts["regime"] == "the paper's full training set"
+    assert (facts["n_train"], facts["study"], facts["regime_sizes"], facts["budgets"]) == (
+        "50,000 training images", "40%", "4", "5")
