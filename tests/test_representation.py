@@ -44,9 +44,12 @@ def test_ntk_is_the_trace_over_logits_not_the_summed_logit_kernel():
     torch.testing.assert_close(k, _naive_ntk(model, x), rtol=1e-6, atol=1e-8)
 
 
-def test_ntk_of_a_resnet_matches_per_example_autograd():
+@pytest.mark.parametrize("name,init,size", [("resnet18", "lecun", 8), ("airbench", "airbench", 16)])
+def test_ntk_of_a_network_matches_per_example_autograd(name: str, init: str, size: int):
+    """Over the trainable parameters: airbench94's initialisation (the laptop profile's) fixes the stem and the
+    BatchNorm scales."""
     torch.manual_seed(0)
-    model = build_model("resnet18", 3, width=4)
+    model = build_model(name, 3, width=4, init=init)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.normal_(0, 0.5)
@@ -54,7 +57,7 @@ def test_ntk_of_a_resnet_matches_per_example_autograd():
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.normal_(0, 0.1)
     model.train()  # ntk_gram must evaluate in eval mode and then restore train mode
-    x = torch.randn(6, 3, 8, 8)
+    x = torch.randn(6, 3, size, size)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     k = ntk_gram(model, x, batch_size=4)
     assert model.training
