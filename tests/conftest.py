@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from analysis.data import DATA_ROOT_ENV
 
@@ -27,6 +28,25 @@ def store(results_dir):
     from analysis.store import RunStore
 
     return lambda profile: RunStore(profile, results_dir)
+
+
+@pytest.fixture
+def randomise_bn():
+    """`randomise_bn(model, seed)`: every BatchNorm gets non-default running statistics and affine parameters, so
+    each term of an exactness test matters. Returns the model."""
+    from torch import nn
+
+    def apply(model: nn.Module, seed: int = 0) -> nn.Module:
+        gen = torch.Generator().manual_seed(seed)
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.weight.data.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.bias.data.copy_(torch.rand(m.num_features, generator=gen) - 0.5)
+        return model
+
+    return apply
 
 
 @pytest.fixture(scope="session")

@@ -33,18 +33,6 @@ class Transpose(nn.Module):
         return x.transpose(1, 2)
 
 
-def _layer_model(kind: str) -> nn.Module:
-    torch.manual_seed(0)
-    model = LAYERS[kind]()
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.5, 0.5)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.uniform_(-0.5, 0.5)
-    return model.eval()
-
-
 def _weighted_sum(out: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (out * weights[: len(out)]).sum()
 
@@ -60,10 +48,11 @@ def _naive(model: nn.Module, x: torch.Tensor, weights: torch.Tensor) -> torch.Te
 
 @pytest.mark.parametrize("method", ["materialise", "ghost"])
 @pytest.mark.parametrize("kind", sorted(LAYERS))
-def test_every_rule_and_computation_matches_per_example_autograd(kind, method, monkeypatch):
+def test_every_rule_and_computation_matches_per_example_autograd(kind, method, monkeypatch, randomise_bn):
     monkeypatch.setattr(per_example, "norm_method", lambda *_: method)
     monkeypatch.setattr(per_example, "_CHUNK_FLOATS", 1000)  # several chunks of examples
-    model = _layer_model(kind).to(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    model = randomise_bn(LAYERS[kind]()).eval().to(memory_format=torch.channels_last)
     x = torch.randn(5, 3, 7, 6).contiguous(memory_format=torch.channels_last)
     weights = torch.randn_like(model(x))
     expected = _naive(model, x, weights)

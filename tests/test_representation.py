@@ -45,17 +45,11 @@ def test_ntk_is_the_trace_over_logits_not_the_summed_logit_kernel():
 
 
 @pytest.mark.parametrize("name,init,size", [("resnet18", "lecun", 8), ("airbench", "airbench", 16)])
-def test_ntk_of_a_network_matches_per_example_autograd(name: str, init: str, size: int):
+def test_ntk_of_a_network_matches_per_example_autograd(name: str, init: str, size: int, randomise_bn):
     """Over the trainable parameters: airbench94's initialisation (the laptop profile's) fixes the stem and the
     BatchNorm scales."""
     torch.manual_seed(0)
-    model = build_model(name, 3, width=4, init=init)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.normal_(0, 0.5)
-            m.running_var.uniform_(0.5, 2.0)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
+    model = randomise_bn(build_model(name, 3, width=4, init=init))
     model.train()  # ntk_gram must evaluate in eval mode and then restore train mode
     x = torch.randn(6, 3, size, size)
     before = {k: v.clone() for k, v in model.state_dict().items()}

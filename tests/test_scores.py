@@ -10,18 +10,6 @@ from analysis.scores import el2n, forgetting_scores, grand, input_norm
 from analysis.train import memory_format
 
 
-def _randomise_bn(model: nn.Module) -> nn.Module:
-    """Non-trivial BatchNorm running statistics and affine parameters, so every term matters."""
-    g = torch.Generator().manual_seed(0)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-            m.bias.data.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-    return model
-
-
 def _naive_grand(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     model.eval()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -34,10 +22,10 @@ def _naive_grand(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Te
 
 @pytest.mark.parametrize("name,width,init", [("resnet18", 8, "lecun"), ("vgg11", 16, "lecun"), ("resnet50", 4, "lecun"),
                                              ("airbench", 8, "lecun"), ("airbench", 8, "airbench")])
-def test_grand_equals_naive_per_example_loop(name, width, init):
+def test_grand_equals_naive_per_example_loop(name, width, init, randomise_bn):
     """Over the trainable parameters: airbench94's initialisation fixes the stem and the BatchNorm scales."""
     torch.manual_seed(0)
-    model = _randomise_bn(build_model(name, 10, width, init))
+    model = randomise_bn(build_model(name, 10, width, init))
     model = model.to(memory_format=memory_format(model))  # as trained
     model.train()
     x = torch.randn(10, 3, 32, 32)

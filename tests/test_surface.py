@@ -9,18 +9,21 @@ from torch import nn
 from analysis.surface import error_barrier, interpolate, reset_bn_stats
 
 
-def _bn_net(seed: int) -> nn.Module:
-    """A tiny conv net with BatchNorm whose running statistics are random (not the defaults)."""
-    torch.manual_seed(seed)
-    net = nn.Sequential(
-        nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Linear(4, 3),
-    )
-    bn = net[1]
-    bn.running_mean.normal_()
-    bn.running_var.uniform_(0.5, 2.0)
-    bn.num_batches_tracked.fill_(seed + 7)
-    return net.eval()
+@pytest.fixture
+def bn_net(randomise_bn):
+    """`bn_net(seed)`: a tiny conv net with BatchNorm whose statistics and affine parameters are random."""
+
+    def build(seed: int) -> nn.Module:
+        torch.manual_seed(seed)
+        net = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(4, 3),
+        )
+        randomise_bn(net, seed)
+        net[1].num_batches_tracked.fill_(seed + 7)
+        return net.eval()
+
+    return build
 
 
 def _data(n: int = 24) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,8 +40,8 @@ def _assert_same_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None
         assert torch.equal(value, state[name]), name
 
 
-def test_interpolate_endpoints_and_midpoint():
-    a, b = _bn_net(0), _bn_net(1)
+def test_interpolate_endpoints_and_midpoint(bn_net):
+    a, b = bn_net(0), bn_net(1)
     x, _ = _data()
     with torch.no_grad():
         assert torch.equal(interpolate(a, b, 0.0)(x), a(x))
@@ -61,8 +64,8 @@ def test_reset_bn_stats_is_the_cumulative_average():
 
 
 @pytest.mark.parametrize("with_bn_images", [False, True])
-def test_barrier_with_itself_is_zero_and_models_unchanged(with_bn_images: bool):
-    a, b = _bn_net(0), _bn_net(1).train()
+def test_barrier_with_itself_is_zero_and_models_unchanged(with_bn_images: bool, bn_net):
+    a, b = bn_net(0), bn_net(1).train()
     x, y = _data()
     bn_images = x if with_bn_images else None
     state_a, state_b = _state(a), _state(b)
