@@ -37,3 +37,17 @@ def test_audit_recomputes_stored_runs_and_flags_a_changed_number(results_dir):
 def test_audit_of_an_empty_profile_says_what_to_run(results_dir):
     with pytest.raises(ValueError, match="reproduce --profile unit"):
         audit(replace(get_profile("smoke"), name="unit"), RunStore("unit", results_dir), runs=1)
+
+
+def test_the_methods_page_shows_every_committed_audit(tmp_path):
+    from analysis.audit import COLUMNS
+    from analysis.reproduce import audit_markdown
+
+    assert audit_markdown(tmp_path) == "No audit is committed yet."
+    row = ["0123456789abcdef", "resnet18 w8", 3, 2, 0.5950, 0.5931, -0.0019, -0.0019 / 0.02, False]
+    (tmp_path / "results" / "scarce").mkdir(parents=True)
+    (tmp_path / "results" / "scarce" / "audit.csv").write_text(
+        ",".join(COLUMNS) + "\n" + ",".join(map(str, row)) + "\n")
+    lines = audit_markdown(tmp_path).splitlines()
+    assert len(lines) == 3
+    assert lines[2] == "| `scarce` | `01234567` | resnet18 w8 | 3 | 2 | 59.50% | 59.31% | -0.19 | -0.10 | no |"
