@@ -102,17 +102,19 @@ def test_every_committed_result_is_keyed_by_its_stored_config():
     assert not stale, stale[:5]
 
 
-def test_todays_code_finds_the_committed_score_runs():
-    """Score runs, with each page's variants, regenerate the configs of the committed smoke results (the profile
-    whose whole store is committed and re-executed by CI)."""
+@pytest.mark.parametrize("name", ["smoke", "scarce"])
+def test_todays_code_finds_the_committed_score_runs(name: str):
+    """Score runs, with each page's variants, regenerate the configs of the committed results of the profiles whose
+    whole store is committed."""
     from analysis.chapters import transfer
-    from analysis.profiles import SMOKE, Variant
+    from analysis.profiles import Variant, get_profile
     from analysis.score_runs import score_run_config
 
-    variants = [Variant(), Variant(label_noise=SMOKE.noise.fraction), Variant(epochs=SMOKE.regime.epochs[0]),
-                *transfer.transfer_sources(SMOKE).values()]
-    store = RunStore(SMOKE.name, REPO_ROOT / "results")  # the committed results, not the test's folder
-    missing = [v for v in variants if store.load("train", score_run_config(SMOKE, 0, v).key_dict()) is None]
+    profile = get_profile(name)
+    variants = [Variant(), Variant(label_noise=profile.noise.fraction), Variant(epochs=profile.regime.epochs[0]),
+                *transfer.transfer_sources(profile).values()]
+    store = RunStore(profile.name, REPO_ROOT / "results")  # the committed results, not the test's folder
+    missing = [v for v in variants if store.load("train", score_run_config(profile, 0, v).key_dict()) is None]
     assert not missing
 
 
