@@ -267,10 +267,12 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, noise: SeedNoise) -> V
     else:
         arms = [accuracies(noisy, offset=skip), accuracies(clean, offset=0)], [accuracies(noisy, offset=0),
                                                                                accuracies(clean, offset=skip)]
-        skips = _held(contrast(*arms, noise))  # the gain under noise minus the gain on clean labels
+        estimate = contrast(*arms, noise)  # the gain under noise minus the gain on clean labels
+        skips, (low, high) = _held(estimate), interval(estimate, 0.95)
         noisy_gain = arms[0][0].mean() - arms[1][0].mean()
         clean_gain = arms[1][1].mean() - arms[0][1].mean()
-        gain = f"skipping the top {skip:,.0f}: {noisy_gain:+.2%} under noise vs {clean_gain:+.2%} on clean labels"
+        gain = (f"skipping the top {skip:,.0f}: {noisy_gain:+.2%} under noise vs {clean_gain:+.2%} on clean labels, "
+                f"difference {estimate[0]:+.2%} (95% interval {low:+.2%} to {high:+.2%})")
     return Verdict(
         "noise_tail", "noise", f"top EL2N bin {top:.0%} noisy (noise rate {rate:.0%}); {gain}",
         "noisy examples concentrate at the highest EL2N; the best window skips them", tally([concentrated, skips]),

@@ -85,19 +85,16 @@ def difference(a, b, noise: SeedNoise) -> tuple[float, float, float]:
 
 def sign(estimate: tuple[float, float, float]) -> int:
     """+1 if a `contrast`'s 95% interval lies above zero, -1 if below, 0 if it holds zero."""
-    diff, se, dof = estimate
-    if math.isinf(se) or math.isnan(diff):
-        return 0
-    half = float(stats.t.ppf(0.975, dof)) * se if se else 0.0
-    return int(diff > half) - int(diff < -half)
+    low, high = interval(estimate, 0.95)
+    return int(low > 0) - int(high < 0)
 
 
-def interval(estimate: tuple[float, float, float]) -> tuple[float, float]:
-    """The 90% confidence interval of a `contrast` (Welch's t; (-inf, inf) where it cannot be estimated)."""
+def interval(estimate: tuple[float, float, float], level: float = 0.90) -> tuple[float, float]:
+    """The `level` confidence interval of a `contrast` (Welch's t; (-inf, inf) where it cannot be estimated)."""
     diff, se, dof = estimate
     if math.isinf(se) or math.isnan(diff):
         return -math.inf, math.inf
-    half = float(stats.t.ppf(0.95, dof)) * se if se else 0.0
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * se if se else 0.0
     return diff - half, diff + half
 
 
