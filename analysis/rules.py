@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.reference import claim, kirsch_accuracy, published
@@ -356,23 +357,33 @@ def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> V
     )
 
 
-def ntk(study: pd.DataFrame, after: float, margin: float = 1.1) -> Verdict:
+def ntk(study: pd.DataFrame, after: float) -> Verdict:
     """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
 
-    `study` is the NTK page's table. At each epoch >= `after` with a velocity, the top group is faster
-    when its velocity exceeds `margin` times the bottom group's, slower below 1 / `margin`; tallied (`tally`).
+    `study` is the NTK page's table, one training run per `seed` (a table without the column is one run). At each
+    epoch >= `after` with a velocity, the top group is faster where the 95% interval of the mean log velocity
+    ratio (top over bottom group) over the runs lies above zero, slower where it lies below; tallied (`tally`).
+    With one run the ratio's run-to-run noise is unknown: inconclusive, whatever the ratios.
     """
     late = study[(study["epoch"] >= after) & study["velocity"].notna()]
-    v = late.pivot_table(index="epoch", columns="group", values="velocity").sort_index()
-    top, bottom = v.columns.max(), v.columns.min()
-    ratios = v[top] / v[bottom]
-    held = [True if r > margin else False if r < 1 / margin else None for r in ratios]
+    late = late if "seed" in late else late.assign(seed=0)
+    v = late.pivot_table(index=["epoch", "seed"], columns="group", values="velocity")
+    logs = np.log(v[v.columns.max()] / v[v.columns.min()]).groupby(level="epoch")
+    runs = int(late["seed"].nunique())
+    ratios = np.exp(logs.mean())
+    held = [None if n < 2 else {1: True, -1: False, 0: None}[sign((m, sd / np.sqrt(n), n - 1))]
+            for m, sd, n in zip(logs.mean(), logs.std(), logs.count(), strict=True)]
+    run_word = "one training run" if runs == 1 else f"{runs} training runs"
     return Verdict(
         "ntk", "ntk", "highest / lowest EL2N group kernel velocity by epoch: "
         + ", ".join(f"{e:g}: {r:.2f}" for e, r in ratios.items())
-        + f"; faster at {held.count(True)} of {len(held)}, slower at {held.count(False)}",
-        "high-EL2N groups keep the kernel moving longer; low-EL2N stabilises early (figure only)", tally(held),
-        f"Epochs from {after:g} on; faster means a velocity ratio above {margin:g}, slower below {1 / margin:.2f}.",
+        + f" ({run_word}); faster at {held.count(True)} of {len(held)}, slower at {held.count(False)}",
+        "high-EL2N groups keep the kernel moving longer; low-EL2N stabilises early (figure only)",
+        INCONCLUSIVE if runs < 2 else tally(held),
+        f"Epochs from {after:g} on; faster where the 95% interval of the mean log velocity ratio over training runs "
+        "lies above zero, slower below it."
+        + (" Too few runs: with one training run how much the ratio varies between runs is not measured."
+           if runs < 2 else ""),
     )
 
 

@@ -197,12 +197,17 @@ def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     assert rules.lmc(lmc([0.02, 0.02, -0.02])).verdict == rules.PARTLY
     assert rules.lmc(lmc([0.02, -0.02])).verdict == rules.NOT
 
-    def ntk(ratios: list[float]) -> pd.DataFrame:
-        return pd.DataFrame([{"epoch": float(e), "group": g, "velocity": r if g else 1.0}
-                             for e, r in enumerate(ratios, 1) for g in (0, 4)])
+    def ntk(ratios: list[float], spread: float = 1.1) -> pd.DataFrame:
+        """Three training runs whose top/bottom velocity ratios are `ratio` times spread^-1, 1 and spread."""
+        return pd.DataFrame([{"epoch": float(e), "seed": s, "group": g, "velocity": r * spread ** (s - 1) if g else 1.0}
+                             for e, r in enumerate(ratios, 1) for s in range(3) for g in (0, 4)])
 
     assert rules.ntk(ntk([2.0, 0.5, 0.5, 0.5]), after=1.0).verdict == rules.NOT  # faster at 1 of 4, slower at 3
     assert rules.ntk(ntk([2.0, 2.0, 1.0]), after=1.0).verdict == rules.PARTLY
+    # log ratios log(r) + (-1, 0, 1) log(spread): standard error log(spread) / sqrt(3), t(0.975, 2) = 4.30
+    assert rules.ntk(ntk([1.5, 1.5]), after=1.0).verdict == rules.REPRODUCED  # 0.405 > 4.30 x 0.055
+    assert rules.ntk(ntk([1.5, 1.5], spread=1.3), after=1.0).verdict == rules.INCONCLUSIVE  # 0.405 < 4.30 x 0.151
+    assert rules.ntk(ntk([1.5, 1.5]).query("seed == 0"), after=1.0).verdict == rules.INCONCLUSIVE  # one run
 
 
 def test_scorecard_collects_recorded_verdicts_and_lists_pending_chapters(store):
