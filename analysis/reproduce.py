@@ -73,13 +73,18 @@ def _clean_page(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A markdown table of `rows` under the header `head`."""
+    return "\n".join("| " + " | ".join(row) + " |" for row in [head, ["---"] * len(head), *rows])
+
+
 def protocol_markdown() -> str:
     """The methods page's protocol table: `protocol_table` of every profile, beside the paper's, in markdown."""
     profiles = [p for p in PROFILES.values() if p is not PAPER]
     tables = [protocol_table(p) for p in profiles]
     head = ["setting", "paper", *(f"`{p.name}`" for p in profiles)]
     rows = [[setting, paper, *(table[i][2] for table in tables)] for i, (setting, paper, _) in enumerate(tables[0])]
-    return "\n".join("| " + " | ".join(row) + " |" for row in [head, ["---"] * len(head), *rows])
+    return markdown_table(head, rows)
 
 
 def not_attempted_markdown() -> str:
@@ -99,9 +104,7 @@ def audit_markdown(root: Path = REPO_ROOT) -> str:
                       f"{r.stored_test_acc:.2%}", f"{r.recomputed_test_acc:.2%}", f"{100 * r.difference:+.2f}",
                       f"{r.in_seed_sds:+.2f}", "yes" if r.identical else "no"]
                      for r in pd.read_csv(path).itertuples()]
-    if not rows:
-        return "No audit is committed yet."
-    return "\n".join("| " + " | ".join(row) + " |" for row in [head, ["---"] * len(head), *rows])
+    return markdown_table(head, rows) if rows else "No audit is committed yet."
 
 
 # The generated regions of the markdown pages: page -> region -> the function that writes it.

@@ -369,10 +369,10 @@ def ntk(study: pd.DataFrame, after: float) -> Verdict:
     late = late if "seed" in late else late.assign(seed=0)
     v = late.pivot_table(index=["epoch", "seed"], columns="group", values="velocity")
     logs = np.log(v[v.columns.max()] / v[v.columns.min()]).groupby(level="epoch")
-    runs = int(late["seed"].nunique())
-    ratios = np.exp(logs.mean())
+    runs, means = int(late["seed"].nunique()), logs.mean()
+    ratios = np.exp(means)
     held = [None if n < 2 else {1: True, -1: False, 0: None}[sign((m, sd / np.sqrt(n), n - 1))]
-            for m, sd, n in zip(logs.mean(), logs.std(), logs.count(), strict=True)]
+            for m, sd, n in zip(means, logs.std(), logs.count(), strict=True)]
     run_word = "one training run" if runs == 1 else f"{runs} training runs"
     return Verdict(
         "ntk", "ntk", "highest / lowest EL2N group kernel velocity by epoch: "
