@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from analysis.data import DATA_ROOT_ENV
 
@@ -34,7 +35,6 @@ def store(results_dir):
 def randomise_bn():
     """`randomise_bn(model, seed)`: every BatchNorm gets non-default running statistics and affine parameters, so
     each term of an exactness test matters. Returns the model."""
-    from torch import nn
 
     def apply(model: nn.Module, seed: int = 0) -> nn.Module:
         gen = torch.Generator().manual_seed(seed)

@@ -72,5 +72,3 @@ def test_the_verdict_of_one_training_run_is_inconclusive_whatever_the_ratios():
     assert judged.verdict == INCONCLUSIVE and "Too few runs" in judged.reason
     # epochs from the score epoch (2) on: ratios 2 and 3, neither counted
     assert judged.ours.endswith("2: 2.00, 4: 3.00 (one training run); faster at 0 of 2, slower at 0")
-
-

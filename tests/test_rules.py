@@ -198,7 +198,7 @@ def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     assert rules.lmc(lmc([0.02, -0.02])).verdict == rules.NOT
 
     def ntk(ratios: list[float], spread: float = 1.1) -> pd.DataFrame:
-        """Three training runs whose top/bottom velocity ratios are `ratio` times spread^-1, 1 and spread."""
+        """Three training runs whose top/bottom velocity ratios are each of `ratios` times spread^-1, 1 and spread."""
         return pd.DataFrame([{"epoch": float(e), "seed": s, "group": g, "velocity": r * spread ** (s - 1) if g else 1.0}
                              for e, r in enumerate(ratios, 1) for s in range(3) for g in (0, 4)])
 
