@@ -13,7 +13,8 @@ norm is computed one of two ways, whichever costs fewer multiply-adds for the la
   2022), about L^2*(d + p) per example from two batched Gram matrices: cheap for late, wide,
   low-resolution layers. Convolution patches are copied channels-last, never `F.unfold`-ed.
 
-BatchNorm2d in eval mode is an affine map of the running-normalised input and has its own exact rule.
+BatchNorm2d in eval mode is an affine map of the running-normalised input and has its own exact rule; its tap
+also passes the input gradient on itself (`_BatchNormTap`), bitwise as PyTorch would.
 """
 
 from __future__ import annotations
@@ -73,6 +74,31 @@ class _Tap(torch.autograd.Function):
         return grad, grad.new_zeros(()), None
 
 
+class _BatchNormTap(torch.autograd.Function):
+    """A `_Tap` on an eval-mode BatchNorm2d's output that also passes the input gradient to the layer's input.
+
+    The layer's own backward is never reached. On the CPU it would also reduce over the batch for the weight
+    gradient: for 8 channels, channels-last, that made it 10x dearer than the product computed here. The
+    product is PyTorch's CPU formula, grad * invstd * weight with invstd = 1/sqrt(running_var + eps) in
+    double rounded to float, so the gradient is bitwise the same and stored scores stay reproducible.
+    """
+
+    @staticmethod
+    def forward(
+        ctx, output: Tensor, anchor: Tensor, visit: Callable[[Tensor], None], inp: Tensor, module: nn.BatchNorm2d
+    ) -> Tensor:
+        ctx.visit = visit
+        ctx.invstd = (1 / torch.sqrt(module.running_var.double() + module.eps)).to(output.dtype)[:, None, None]
+        ctx.weight = module.weight.detach()[:, None, None]
+        return output.detach()
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, Tensor, None, Tensor, None]:
+        visit, ctx.visit = ctx.visit, None
+        visit(grad)
+        return None, grad.new_zeros(()), None, grad * ctx.invstd * ctx.weight, None
+
+
 def visit_layer_grads(
     model: nn.Module, layers: list[nn.Module], x: Tensor, y: Tensor | None, loss_fn, visit: Visit
 ) -> None:
@@ -100,6 +126,8 @@ def visit_layer_grads(
             visited.append(module)
             visit(module, a.float(), g.float())
 
+        if isinstance(module, nn.BatchNorm2d):
+            return _BatchNormTap.apply(output, anchor, on_grad, inputs[0], module)
         return _Tap.apply(output, anchor, on_grad)
 
     handles = [layer.register_forward_hook(hook) for layer in layers]

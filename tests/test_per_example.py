@@ -125,3 +125,27 @@ def test_layer_inputs_and_grads_are_each_layers_input_and_output_gradient():
     for m, a, g in captured:
         torch.testing.assert_close(a, inputs[m].detach())
         torch.testing.assert_close(g, expected[m])
+
+
+def _logsumexp_sum(out: torch.Tensor, _) -> torch.Tensor:
+    return out.logsumexp(1).sum()
+
+
+@pytest.mark.parametrize("channels", [3, 8, 13])
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format])
+def test_gradients_through_batchnorm_are_bitwise_pytorchs(channels, memory_format, randomise_bn):
+    """The BatchNorm tap replaces the layer's backward, so stored scores stay bitwise reproducible only if the
+    gradient it passes on is bitwise the native one, frozen scale included."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.GELU(),
+                          nn.Conv2d(channels, 2, 3), nn.Flatten(), nn.Linear(2 * 36, 3))
+    model = randomise_bn(model, seed=channels).eval().to(memory_format=memory_format)
+    model[1].weight.requires_grad_(channels != 8)  # airbench's BatchNorms train their shift only
+    x = torch.randn(6, 3, 8, 8).contiguous(memory_format=memory_format)
+    outputs = []
+    hook = model[0].register_forward_hook(lambda m, i, o: outputs.append(o))
+    expected = torch.autograd.grad(_logsumexp_sum(model(x), None), outputs)[0]
+    hook.remove()
+    captured = per_example.layer_inputs_and_grads(model, trainable_layers(model), x, None, _logsumexp_sum)
+    assert captured[-1][0] is model[0]
+    assert torch.equal(captured[-1][2], expected)
