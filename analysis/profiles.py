@@ -91,6 +91,9 @@ class Ntk:
     groups: int  # equal-count EL2N groups
     per_group: int  # examples sampled from each group
     epochs: tuple[float, ...]  # checkpoints whose kernels are compared
+    # score runs (seeds 0, 1, ...) whose kernels are measured: the verdict needs the ratios' run-to-run spread.
+    # Ours, not the paper's, which draws its figure without saying how many runs it follows.
+    runs: int
 
 
 @dataclass(frozen=True)
@@ -225,7 +228,7 @@ PAPER = Profile(
     regime=Regime(sizes=(500, 1000, 2500, 0), epochs=(10, 25, 50, 100, 200), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     # Fig. 6: barriers fall over the first tens of epochs
     lmc=Lmc(spawn_epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30), group_fraction=0.1, points=11),
-    ntk=Ntk(groups=5, per_group=100, epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30, 40, 60, 80, 100, 150, 200)),
+    ntk=Ntk(groups=5, per_group=100, epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30, 40, 60, 80, 100, 150, 200), runs=4),
 )
 
 SCARCE_CALIBRATION = """Measured on this project's 2-core CPU (benchmarks/calibrate_profiles.py scarce, full-data runs,
@@ -274,7 +277,7 @@ SCARCE = Profile(
     # its own 2,500 images between 1,000 and 5,000: the largest run takes ~7 min (twice its own)
     regime=Regime(sizes=(100, 250, 500), epochs=(9, 18, 35, 70), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     lmc=Lmc(spawn_epochs=(0, 2, 7), group_fraction=0.3, points=7),
-    ntk=Ntk(groups=5, per_group=40, epochs=(0, 1, 3, 7, 14, 35, 70)),
+    ntk=Ntk(groups=5, per_group=40, epochs=(0, 1, 3, 7, 14, 35, 70), runs=4),
 )
 
 LAPTOP_CALIBRATION = """The paper's regime on a 2-core laptop CPU (benchmarks/calibrate_profiles.py laptop).
@@ -366,7 +369,7 @@ LAPTOP = Profile(
     # the paper's spawn points span 0-15% of training
     lmc=Lmc(spawn_epochs=(0, _E / 10, _E / 5), group_fraction=0.1, points=7),
     # evenly spaced, so each velocity is over the same gap
-    ntk=Ntk(groups=5, per_group=100, epochs=tuple(i * _E / 10 for i in range(11))),
+    ntk=Ntk(groups=5, per_group=100, epochs=tuple(i * _E / 10 for i in range(11)), runs=4),
 )
 
 SMOKE = Profile(
@@ -395,7 +398,7 @@ SMOKE = Profile(
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.2)),
     regime=Regime(sizes=(50, 100), epochs=(2.5, 5), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     lmc=Lmc(spawn_epochs=(0, 0.5), group_fraction=0.2, points=3),
-    ntk=Ntk(groups=2, per_group=8, epochs=(0, 0.5, 5)),
+    ntk=Ntk(groups=2, per_group=8, epochs=(0, 0.5, 5), runs=2),
 )
 
 PROFILES = {p.name: p for p in (SMOKE, LAPTOP, SCARCE, PAPER)}

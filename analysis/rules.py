@@ -357,26 +357,30 @@ def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> V
     )
 
 
-def ntk(study: pd.DataFrame, after: float) -> Verdict:
-    """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
-
-    `study` is the NTK page's table, one training run per `seed` (a table without the column is one run). At each
-    epoch >= `after` with a velocity, the top group is faster where the 95% interval of the mean log velocity
-    ratio (top over bottom group) over the runs lies above zero, slower where it lies below; tallied (`tally`).
-    With one run the ratio's run-to-run noise is unknown: inconclusive, whatever the ratios.
-    """
+def ntk_log_ratios(study: pd.DataFrame, after: float) -> pd.Series:
+    """Log of the highest-EL2N group's kernel velocity over the lowest group's, indexed by (epoch, seed), at each
+    epoch >= `after` with a velocity; `study` is the NTK page's table (a table without `seed` is one run)."""
     late = study[(study["epoch"] >= after) & study["velocity"].notna()]
     late = late if "seed" in late else late.assign(seed=0)
     v = late.pivot_table(index=["epoch", "seed"], columns="group", values="velocity")
-    logs = np.log(v[v.columns.max()] / v[v.columns.min()]).groupby(level="epoch")
-    runs, means = int(late["seed"].nunique()), logs.mean()
-    ratios = np.exp(means)
+    return np.log(v[v.columns.max()] / v[v.columns.min()])
+
+
+def ntk(study: pd.DataFrame, after: float) -> Verdict:
+    """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
+
+    At each epoch >= `after` with a velocity, the top group is faster where the 95% interval of the mean log
+    velocity ratio over the training runs (`ntk_log_ratios`) lies above zero, slower where it lies below; tallied
+    (`tally`). With one run the ratio's run-to-run noise is unknown: inconclusive, whatever the ratios.
+    """
+    logs = ntk_log_ratios(study, after).groupby(level="epoch")
+    means, runs = logs.mean(), int(logs.count().max())
     held = [None if n < 2 else {1: True, -1: False, 0: None}[sign((m, sd / np.sqrt(n), n - 1))]
             for m, sd, n in zip(means, logs.std(), logs.count(), strict=True)]
-    run_word = "one training run" if runs == 1 else f"{runs} training runs"
+    run_word = "one training run" if runs == 1 else f"geometric mean of {runs} training runs"
     return Verdict(
         "ntk", "ntk", "highest / lowest EL2N group kernel velocity by epoch: "
-        + ", ".join(f"{e:g}: {r:.2f}" for e, r in ratios.items())
+        + ", ".join(f"{e:g}: {r:.2f}" for e, r in np.exp(means).items())
         + f" ({run_word}); faster at {held.count(True)} of {len(held)}, slower at {held.count(False)}",
         "high-EL2N groups keep the kernel moving longer; low-EL2N stabilises early (figure only)",
         INCONCLUSIVE if runs < 2 else tally(held),

@@ -13,12 +13,12 @@ from analysis.chapters import ntk
 from analysis.profiles import SCARCE, SMOKE, Ntk
 from analysis.rules import INCONCLUSIVE
 
-PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4)), score_epoch=2)
+PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4), runs=1), score_epoch=2)
 
 
-def _study(velocities: dict[int, list[float]]) -> pd.DataFrame:
-    """Rows for epochs 0, 1, 2, 4: `velocities[group]` at epochs 1, 2, 4 (NaN at epoch 0)."""
-    return pd.DataFrame([{"epoch": e, "group": g, "velocity": v, "distance_from_start": 0.1 * i}
+def _study(velocities: dict[int, list[float]], seed: int = 0) -> pd.DataFrame:
+    """Rows of run `seed` for epochs 0, 1, 2, 4: `velocities[group]` at epochs 1, 2, 4 (NaN at epoch 0)."""
+    return pd.DataFrame([{"seed": seed, "epoch": e, "group": g, "velocity": v, "distance_from_start": 0.1 * i}
                          for g, vs in velocities.items()
                          for i, (e, v) in enumerate(zip(PROFILE.ntk.epochs, [math.nan, *vs]))])
 
@@ -72,3 +72,21 @@ def test_the_verdict_of_one_training_run_is_inconclusive_whatever_the_ratios():
     assert judged.verdict == INCONCLUSIVE and "Too few runs" in judged.reason
     # epochs from the score epoch (2) on: ratios 2 and 3, neither counted
     assert judged.ours.endswith("2: 2.00, 4: 3.00 (one training run); faster at 0 of 2, slower at 0")
+
+
+def test_several_runs_give_mean_velocities_geometric_mean_ratios_and_say_so():
+    # top / bottom ratios at epochs 2 and 4: run 0 gives 2 and 1, run 1 gives 8 and 4; geometric means 4 and 2,
+    # where the ratios of the mean velocities would be 5 and 2.5
+    study = pd.concat([_study({0: [1.0, 1.0, 1.0], 1: [1.0, 1.0, 1.0], 2: [1.0, 2.0, 1.0]}, seed=0),
+                       _study({0: [1.0, 1.0, 1.0], 1: [1.0, 1.0, 1.0], 2: [1.0, 8.0, 4.0]}, seed=1)])
+    facts = ntk.facts({"study": study}, replace(PROFILE, ntk=replace(PROFILE.ntk, runs=2)))
+    assert facts["runs"] == "2"
+    assert facts["table"].data.loc[2, 2] == 5.0 and facts["table"].data.loc[2, 4] == 2.5
+    assert facts["context"].startswith("From epoch 2 on, the highest-EL2N group's kernel moves 2.00 to 4.00 times")
+    assert facts["context"].endswith("Each velocity is the mean over 2 training runs, on the same 8 examples per "
+                                     "group in each, and each ratio the geometric mean of the runs' ratios; the "
+                                     "verdict weighs how much the ratios vary between runs, not between samples of "
+                                     "examples.")
+    (judged,) = ntk.verdicts({"study": study}, PROFILE)
+    assert judged.ours.startswith("highest / lowest EL2N group kernel velocity by epoch: 2: 4.00, 4: 2.00 "
+                                  "(geometric mean of 2 training runs)")

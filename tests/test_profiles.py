@@ -53,6 +53,12 @@ def test_score_epoch_is_ten_percent_and_checkpointed(profile):
         profile.checkpoint_epochs())
 
 
+@pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
+def test_the_ntk_page_follows_several_score_runs(profile):
+    """Its verdict needs the ratios' run-to-run spread, and its kernels come from score runs the profile trains."""
+    assert 2 <= profile.ntk.runs <= profile.score_seeds
+
+
 def test_paper_code_path_runs_at_tiny_scale(results_dir):
     """The paper profile's own config, shrunk only in data, width and steps, trains end to end."""
     config = replace(PAPER.train_config(seed=0), data=DataSpec("cifar10", train_per_class=13, test_examples=64),

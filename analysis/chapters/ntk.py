@@ -1,11 +1,12 @@
 """How fast the neural tangent kernel moves, by EL2N group (the paper's Sec. 6): kernel velocity and distance
-from the start of equal-count EL2N groups along the seed-0 score run (Fort et al., 2020)."""
+from the start of equal-count EL2N groups along several score runs (Fort et al., 2020)."""
 
 from __future__ import annotations
 
 from concurrent.futures import Executor
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -14,9 +15,9 @@ from analysis import prune, rules
 from analysis.profiles import Profile
 from analysis.representation import kernel_distance, kernel_velocity, ntk_gram
 from analysis.rules import Verdict
-from analysis.score_runs import compute_scores, score_run_config
+from analysis.score_runs import compute_scores, score_run_config, score_runs
 from analysis.store import Result, RunStore, array_digest, config_key
-from analysis.train import load_checkpoint, resolve_device
+from analysis.train import TrainConfig, load_checkpoint, resolve_device
 
 CLAIMS = ("ntk",)
 KERNEL = "trace over logits"  # which empirical NTK `representation.ntk_gram` computes (part of each kernel's key)
@@ -34,83 +35,100 @@ def groups(profile: Profile, scores: Tensor) -> list[Tensor]:
 
 
 def study(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
-    """Kernel velocity and distance from the first kernel, per EL2N group, over the seed-0 score run.
+    """Kernel velocity and distance from the first kernel, per EL2N group, along each of `ntk.runs` score runs.
 
-    Groups: `groups` of the EL2N seed mean at the score epoch. At each epoch of `ntk_epochs`
-    the run's checkpoint gives each group's NTK Gram matrix (cached in the store). Rows: epoch,
-    group, velocity (kernel distance to the previous epoch's kernel per epoch; NaN at the first),
-    distance_from_start (kernel distance from the first epoch's kernel).
+    Groups: `groups` of the EL2N seed mean at the score epoch, the same examples in every run. At each epoch of
+    `ntk.epochs` a run's checkpoint gives each group's NTK Gram matrix (cached in the store; the runs whose
+    kernels are not all cached are retrained with checkpoints first, in parallel where `executor` allows).
+    Rows: seed, epoch, group, velocity (kernel distance to the previous epoch's kernel per epoch; NaN at the
+    first), distance_from_start (kernel distance from the first epoch's kernel).
     """
-    run = score_run_config(profile, 0)
     samples = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
     device = resolve_device()
-    data, _ = run.data.load(device)
-    train = config_key("train", run.key_dict())
+    runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
+    data, _ = runs[0].data.load(device)
+    epochs = sorted(profile.ntk.epochs)
+
+    def key(run: TrainConfig, step: int, idx: Tensor) -> dict:
+        return {"train": config_key("train", run.key_dict()), "step": step, "examples": array_digest(idx),
+                "kernel": KERNEL}
+
+    steps = [profile.step(e) for e in epochs]
+    uncached = [r for r in runs if any(store.load("ntk", key(r, s, idx)) is None for s in steps for idx in samples)]
+    score_runs(profile, store, uncached, executor, checkpoints=True)
 
     @lru_cache(maxsize=1)
-    def network(step: int) -> nn.Module:
+    def network(run: TrainConfig, step: int) -> nn.Module:
         return load_checkpoint(run, step, store, device=str(device))
 
-    def gram(step: int, idx: Tensor) -> Tensor:
+    def gram(run: TrainConfig, step: int, idx: Tensor) -> Tensor:
         def compute() -> Result:
             images = data.normalize(data.train_images[idx.to(device)])
-            return Result({"step": step}, {"gram": ntk_gram(network(step), images).numpy()})
+            return Result({"step": step}, {"gram": ntk_gram(network(run, step), images).numpy()})
 
-        key = {"train": train, "step": step, "examples": array_digest(idx), "kernel": KERNEL}
-        return torch.as_tensor(store.get_or_compute("ntk", key, compute, device=str(device)).arrays["gram"])
+        return torch.as_tensor(store.get_or_compute("ntk", key(run, step, idx), compute, device=str(device))
+                               .arrays["gram"])
 
-    kernels = {e: [gram(profile.step(e), idx) for idx in samples] for e in sorted(profile.ntk.epochs)}
-    epochs = list(kernels)
     rows = []
-    for i, epoch in enumerate(epochs):
-        for g in range(len(samples)):
-            k = kernels[epoch][g]
-            velocity = kernel_velocity(kernels[epochs[i - 1]][g], k, epoch - epochs[i - 1]) if i else float("nan")
-            rows.append({"epoch": epoch, "group": g, "velocity": velocity,
-                         "distance_from_start": kernel_distance(kernels[epochs[0]][g], k)})
+    for seed, run in enumerate(runs):
+        k = {e: [gram(run, s, idx) for idx in samples] for e, s in zip(epochs, steps, strict=True)}
+        for i, epoch in enumerate(epochs):
+            for g in range(len(samples)):
+                velocity = (kernel_velocity(k[epochs[i - 1]][g], k[epoch][g], epoch - epochs[i - 1]) if i
+                            else float("nan"))
+                rows.append({"seed": seed, "epoch": epoch, "group": g, "velocity": velocity,
+                             "distance_from_start": kernel_distance(k[epochs[0]][g], k[epoch][g])})
     return pd.DataFrame(rows)
 
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `study` (epoch, group, velocity, distance_from_start)."""
+    """Tables: `study` (seed, epoch, group, velocity, distance_from_start)."""
     return {"study": study(profile, store, executor)}
 
 
 def velocity_table(study: pd.DataFrame) -> pd.DataFrame:
-    """Kernel velocity with one row per group and one column per epoch (NaN at the first epoch)."""
+    """Kernel velocity, mean over runs, with one row per group and one column per epoch (NaN at the first epoch)."""
     return study.pivot_table(index="group", columns="epoch", values="velocity")
 
 
-def context(table: pd.DataFrame, after: float, per_group: int) -> str:
-    """What the velocities from epoch `after` on say (`table`: `velocity_table`).
+def context(study: pd.DataFrame, after: float, per_group: int) -> str:
+    """What the velocities from epoch `after` on say.
 
-    The ratios are the highest group's velocity over the lowest group's at each epoch. The clause
-    on slowing down appears only when every group's velocity at the last epoch is below its velocity
-    at the first epoch from `after` on.
+    The ratios are the highest group's velocity over the lowest group's at each epoch, as the verdict takes them
+    (`rules.ntk_log_ratios`; over several runs their geometric mean). The clause on slowing down appears only
+    when every group's mean velocity at the last epoch is below its mean velocity at the first epoch from
+    `after` on.
     """
+    table = velocity_table(study)
     late = table.loc[:, table.columns >= after]
-    ratio = late.loc[late.index.max()] / late.loc[late.index.min()]
+    ratio = np.exp(rules.ntk_log_ratios(study, after).groupby(level="epoch").mean())
+    runs = study["seed"].nunique() if "seed" in study else 1
     return (
         f"From epoch {late.columns[0]:g} on, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
         f"{ratio.max():.2f} times as fast as the lowest group's"
         + (", while every group slows down as the learning rate decays" if (late.iloc[:, -1] < late.iloc[:, 0]).all()
            else "")
         + f": the fastest kernel moves {late.iloc[:, 0].max():.2g} per epoch at epoch {late.columns[0]:g} and "
-        f"{late.iloc[:, -1].max():.2g} at epoch {late.columns[-1]:g}. Each velocity comes from one training run and "
-        f"{per_group} examples per group; the page does not measure how much these ratios vary between "
-        "runs or samples.")
+        f"{late.iloc[:, -1].max():.2g} at epoch {late.columns[-1]:g}. "
+        + (f"Each velocity comes from one training run and {per_group} examples per group; the page does not "
+           "measure how much these ratios vary between runs or samples." if runs == 1 else
+           f"Each velocity is the mean over {runs} training runs, on the same {per_group} examples per group in "
+           "each, and each ratio the geometric mean of the runs' ratios; the verdict weighs how much the ratios "
+           "vary between runs, not between samples of examples."))
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
-    table = velocity_table(tables["study"])
+    study = tables["study"]
     return {
         "epochs": ", ".join(f"{e:g}" for e in profile.ntk.epochs),
         "per_group": str(profile.ntk.per_group),
         "groups": str(profile.ntk.groups),
+        "runs": str(profile.ntk.runs),
         "after": f"{profile.score_epoch:g}",
-        "table": table.rename_axis(index="EL2N group (0 = lowest)", columns="kernel velocity at epoch")
+        "table": velocity_table(study).rename_axis(index="EL2N group (0 = lowest)",
+                                                   columns="kernel velocity at epoch (mean over runs)")
         .style.format("{:.3g}", na_rep="").format_index("{:g}", axis=1),
-        "context": context(table, profile.score_epoch, profile.ntk.per_group),
+        "context": context(study, profile.score_epoch, profile.ntk.per_group),
     }
 
 
