@@ -7,6 +7,7 @@ come from the same runs. Each (run, score, step) result is cached in the run sto
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import Executor
 
 import torch
@@ -30,10 +31,12 @@ def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -
 
 def score_runs(
     profile: Profile, store: RunStore, configs: list[TrainConfig], executor: Executor | None = None,
-    checkpoints: bool = False,
+    checkpoints: bool | Collection[TrainConfig] = False,
 ) -> list[dict]:
-    """Train (or load) score runs, in parallel where the executor allows; `checkpoints`: with them on disk."""
-    tasks = [RunTask(store, c, checkpoints=checkpoints) for c in configs]
+    """Train (or load) score runs, in parallel where the executor allows; `checkpoints`: with them on disk (every
+    run, or the runs listed)."""
+    tasks = [RunTask(store, c, checkpoints=checkpoints if isinstance(checkpoints, bool) else c in checkpoints)
+             for c in configs]
     return run_all(tasks, executor, desc="score runs")
 
 
@@ -91,11 +94,12 @@ def compute_scores(
     if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
-    if score == "forgetting":
-        score_runs(profile, store, configs, executor)
-    elif score != "input_norm" and step > 0:  # the initialisation needs no training
-        unscored = [c for c in configs if store.load("scores", _score_key(c, score, step, squared, positions)) is None]
-        score_runs(profile, store, unscored, executor, checkpoints=True)
+    if score == "forgetting" or (score != "input_norm" and step > 0):  # the initialisation needs no training
+        # every run is served, stored or not, so that it counts in the page's compute (`RunStore.compute_seconds`)
+        # however much is cached; checkpoints only where a score is missing
+        unscored = [c for c in configs if score != "forgetting"
+                    and store.load("scores", _score_key(c, score, step, squared, positions)) is None]
+        score_runs(profile, store, configs, executor, checkpoints=unscored)
     per_seed = torch.stack([score_of_run(profile, store, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed
 

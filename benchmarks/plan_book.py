@@ -31,8 +31,8 @@ def ntk_runs(profile: Profile, store: RunStore, executor=None) -> pd.DataFrame:
     """The NTK page's training, computing no kernel: its score runs with no stored kernel, with checkpoints."""
     kernels = {config["train"] for config, _ in store.configs("ntk")}
     runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
-    score_runs.score_runs(profile, store, [r for r in runs if config_key("train", r.key_dict()) not in kernels],
-                          checkpoints=True)
+    score_runs.score_runs(profile, store, runs,
+                          checkpoints=[r for r in runs if config_key("train", r.key_dict()) not in kernels])
     return pd.DataFrame()
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
 from analysis import prune
 from analysis.chapters import score_agreement
 from analysis.profiles import get_profile
-from analysis.score_runs import compute_scores
+from analysis.score_runs import compute_scores, score_run_config
+from analysis.store import RunStore
 
 
 @pytest.fixture
@@ -39,3 +43,15 @@ def test_grand_init_vs_input_norm_by_width(no_training, store):
     assert len(table) == 5 * (n + 1)
     assert table.groupby("width")["seeds"].apply(sorted).tolist() == [[1] * n + [n]] * 5
     assert table["spearman"].between(-1, 1).all()
+
+
+def test_cached_scores_still_count_the_runs_they_come_from(no_training, results_dir):
+    """A page's compute is the same whether its scores were computed now or loaded: the score runs are served."""
+    profile = get_profile("smoke")
+    shutil.copytree(Path(__file__).parents[1] / "results" / "smoke", results_dir / "smoke",
+                    ignore=shutil.ignore_patterns("scratch"))
+    store = RunStore("smoke", results_dir)
+    compute_scores(profile, store, "el2n", profile.score_epoch)
+    runs = [store.path("train", score_run_config(profile, s).key_dict()) for s in range(profile.score_seeds)]
+    assert {str(p) for p in runs} <= set(store.used)
+    assert min(store.used[str(p)] for p in runs) > 0

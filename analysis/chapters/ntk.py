@@ -39,7 +39,7 @@ def study(profile: Profile, store: RunStore, executor: Executor | None = None) -
 
     Groups: `groups` of the EL2N seed mean at the score epoch, the same examples in every run. At each epoch of
     `ntk.epochs` a run's checkpoint gives each group's NTK Gram matrix (cached in the store; the runs whose
-    kernels are not all cached are retrained with checkpoints first, in parallel where `executor` allows).
+    kernels are not all cached are trained again with checkpoints first, in parallel where `executor` allows).
     Rows: seed, epoch, group, velocity (kernel distance to the previous epoch's kernel per epoch; NaN at the
     first), distance_from_start (kernel distance from the first epoch's kernel).
     """
@@ -55,7 +55,7 @@ def study(profile: Profile, store: RunStore, executor: Executor | None = None) -
 
     steps = [profile.step(e) for e in epochs]
     uncached = [r for r in runs if any(store.load("ntk", key(r, s, idx)) is None for s in steps for idx in samples)]
-    score_runs(profile, store, uncached, executor, checkpoints=True)
+    score_runs(profile, store, runs, executor, checkpoints=uncached)  # all served, so the page's compute counts them
 
     @lru_cache(maxsize=1)
     def network(run: TrainConfig, step: int) -> nn.Module:
