@@ -14,7 +14,7 @@ norm is computed one of two ways, whichever costs fewer multiply-adds for the la
   low-resolution layers. Convolution patches are copied channels-last, never `F.unfold`-ed.
 
 BatchNorm2d in eval mode is an affine map of the running-normalised input and has its own exact rule; its tap
-also passes the input gradient on itself (`_BatchNormTap`), bitwise as PyTorch would.
+also passes the input gradient on itself (`_BatchNormTap`), bitwise as PyTorch's CPU kernel would.
 """
 
 from __future__ import annotations
@@ -77,10 +77,11 @@ class _Tap(torch.autograd.Function):
 class _BatchNormTap(torch.autograd.Function):
     """A `_Tap` on an eval-mode BatchNorm2d's output that also passes the input gradient to the layer's input.
 
-    The layer's own backward is never reached. On the CPU it would also reduce over the batch for the weight
-    gradient: for 8 channels, channels-last, that made it 10x dearer than the product computed here. The
-    product is PyTorch's CPU formula, grad * invstd * weight with invstd = 1/sqrt(running_var + eps) in
-    double rounded to float, so the gradient is bitwise the same and stored scores stay reproducible.
+    The layer's own backward receives no gradient, so computes nothing. On the CPU it would also reduce over the
+    batch for the weight gradient: for 8 channels, channels-last, that made it 10x dearer than the product
+    computed here. The product is PyTorch's CPU formula, grad * invstd * weight with invstd =
+    1/sqrt(running_var + eps) in double rounded to float, so on the CPU the gradient is bitwise the same and
+    stored scores stay reproducible (on a GPU it agrees to rounding).
     """
 
     @staticmethod

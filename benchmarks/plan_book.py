@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from concurrent.futures import Executor
 from unittest import mock
 
 import pandas as pd
@@ -22,17 +23,13 @@ import torch
 from analysis import chapters, retraining, score_runs
 from analysis.chapters import lmc, ntk
 from analysis.profiles import Profile, get_profile
-from analysis.score_runs import score_run_config
 from analysis.store import RunStore, config_key, results_root
 from analysis.train import checkpoints_missing
 
 
-def ntk_runs(profile: Profile, store: RunStore, executor=None) -> pd.DataFrame:
-    """The NTK page's training, computing no kernel: its score runs with no stored kernel, with checkpoints."""
-    kernels = {config["train"] for config, _ in store.configs("ntk")}
-    runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
-    score_runs.score_runs(profile, store, runs,
-                          checkpoints=[r for r in runs if config_key("train", r.key_dict()) not in kernels])
+def ntk_runs(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
+    """The NTK page's training (`ntk.kernel_runs`), computing no kernel."""
+    ntk.kernel_runs(profile, store, executor)
     return pd.DataFrame()
 
 
@@ -42,6 +39,7 @@ def plan(profile_name: str) -> pd.DataFrame:
     store = RunStore(profile.name, results_root())
     seen: set[str] = set()
     regenerated: set[str] = set()
+    on_page: dict[str, set[str]] = defaultdict(set)
     rows = []
     page = ""
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -51,8 +49,10 @@ def plan(profile_name: str) -> pd.DataFrame:
         for task in tasks:
             key = config_key("train", task.config.key_dict())
             share = task.config.steps / profile.steps
-            counts[page]["runs"] += 1
-            counts[page]["run-equivalents"] += share
+            if key not in on_page[page]:  # a page reads some runs several times (score runs)
+                on_page[page].add(key)
+                counts[page]["runs"] += 1
+                counts[page]["run-equivalents"] += share
             stored = store.load("train", task.config.key_dict()) is not None
             if key not in seen:
                 seen.add(key)

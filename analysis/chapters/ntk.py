@@ -34,28 +34,40 @@ def groups(profile: Profile, scores: Tensor) -> list[Tensor]:
     return picks
 
 
+def _key(run: TrainConfig, step: int, idx: Tensor) -> dict:
+    """The store key of the kernel of examples `idx` at `step` of `run`."""
+    return {"train": config_key("train", run.key_dict()), "step": step, "examples": array_digest(idx), "kernel": KERNEL}
+
+
+def kernel_runs(
+    profile: Profile, store: RunStore, executor: Executor | None = None
+) -> tuple[list[TrainConfig], list[Tensor]]:
+    """The page's score runs and its groups' examples (`groups` of the EL2N seed mean at the score epoch).
+
+    Every run is served, so that the page's compute counts it; a run with a kernel after step 0 not yet stored is
+    trained again with its checkpoints, in parallel where `executor` allows (step 0 is rebuilt from the seed).
+    """
+    samples = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
+    runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
+    steps = [profile.step(e) for e in profile.ntk.epochs if e > 0]
+    uncached = [r for r in runs if any(store.load("ntk", _key(r, s, idx)) is None for s in steps for idx in samples)]
+    score_runs(profile, store, runs, executor, checkpoints=uncached)
+    return runs, samples
+
+
 def study(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """Kernel velocity and distance from the first kernel, per EL2N group, along each of `ntk.runs` score runs.
 
-    Groups: `groups` of the EL2N seed mean at the score epoch, the same examples in every run. At each epoch of
-    `ntk.epochs` a run's checkpoint gives each group's NTK Gram matrix (cached in the store; the runs whose
-    kernels are not all cached are trained again with checkpoints first, in parallel where `executor` allows).
-    Rows: seed, epoch, group, velocity (kernel distance to the previous epoch's kernel per epoch; NaN at the
-    first), distance_from_start (kernel distance from the first epoch's kernel).
+    The same examples in every run (`kernel_runs`). At each epoch of `ntk.epochs` a run's checkpoint gives each
+    group's NTK Gram matrix (cached in the store). Rows: seed, epoch, group, velocity (kernel distance to the
+    previous epoch's kernel per epoch; NaN at the first), distance_from_start (kernel distance from the first
+    epoch's kernel).
     """
-    samples = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
+    runs, samples = kernel_runs(profile, store, executor)
     device = resolve_device()
-    runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
     data, _ = runs[0].data.load(device)
     epochs = sorted(profile.ntk.epochs)
-
-    def key(run: TrainConfig, step: int, idx: Tensor) -> dict:
-        return {"train": config_key("train", run.key_dict()), "step": step, "examples": array_digest(idx),
-                "kernel": KERNEL}
-
     steps = [profile.step(e) for e in epochs]
-    uncached = [r for r in runs if any(store.load("ntk", key(r, s, idx)) is None for s in steps for idx in samples)]
-    score_runs(profile, store, runs, executor, checkpoints=uncached)  # all served, so the page's compute counts them
 
     @lru_cache(maxsize=1)
     def network(run: TrainConfig, step: int) -> nn.Module:
@@ -66,7 +78,7 @@ def study(profile: Profile, store: RunStore, executor: Executor | None = None) -
             images = data.normalize(data.train_images[idx.to(device)])
             return Result({"step": step}, {"gram": ntk_gram(network(run, step), images).numpy()})
 
-        return torch.as_tensor(store.get_or_compute("ntk", key(run, step, idx), compute, device=str(device))
+        return torch.as_tensor(store.get_or_compute("ntk", _key(run, step, idx), compute, device=str(device))
                                .arrays["gram"])
 
     rows = []
