@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import itertools
 import math
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import torch
 
+from analysis import score_runs
 from analysis.chapters import ntk
 from analysis.profiles import SCARCE, SMOKE, Ntk
 from analysis.rules import INCONCLUSIVE
+from analysis.score_runs import score_run_config
+from analysis.store import RunStore, config_key
+
+REPO = Path(__file__).parents[1]
 
 PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4), runs=1), score_epoch=2)
 
@@ -90,3 +97,25 @@ def test_several_runs_give_mean_velocities_geometric_mean_ratios_and_say_so():
     (judged,) = ntk.verdicts({"study": study}, PROFILE)
     assert judged.ours.startswith("highest / lowest EL2N group kernel velocity by epoch: 2: 4.00, 4: 2.00 "
                                   "(geometric mean of 2 training runs)")
+
+
+def test_only_runs_missing_a_kernel_after_initialisation_train_again_for_checkpoints(results_dir, monkeypatch):
+    """Every run is served (its compute counts on the page); checkpoints are asked for where a kernel after step 0
+    is missing, since step 0 is rebuilt from the seed."""
+    shutil.copytree(REPO / "results" / "smoke", results_dir / "smoke", ignore=shutil.ignore_patterns("scratch"))
+    store = RunStore("smoke", results_dir)
+    submitted = []
+    monkeypatch.setattr(score_runs, "run_all", lambda tasks, *a, **k: submitted.append(list(tasks)) or [])
+
+    def asked() -> list[bool]:
+        submitted.clear()
+        ntk.kernel_runs(SMOKE, store)
+        return [t.checkpoints for t in submitted[-1]]  # the last call: the kernels' runs (before it, EL2N's)
+
+    assert asked() == [False] * SMOKE.ntk.runs
+    run1 = config_key("train", score_run_config(SMOKE, 1).key_dict())
+    kernels = {c["step"]: store.path("ntk", c) for c, _ in store.configs("ntk") if c["train"] == run1}
+    shutil.rmtree(kernels[0])
+    assert asked() == [False] * SMOKE.ntk.runs
+    shutil.rmtree(kernels[max(kernels)])
+    assert asked() == [False, True]
