@@ -366,6 +366,12 @@ def ntk_log_ratios(study: pd.DataFrame, after: float) -> pd.Series:
     return np.log(v[v.columns.max()] / v[v.columns.min()])
 
 
+def ntk_ratios(study: pd.DataFrame, after: float) -> pd.Series:
+    """The highest-EL2N group's kernel velocity over the lowest group's by epoch (>= `after`): the geometric mean
+    over runs of `ntk_log_ratios`, the ratio the verdict states and the page's prose quotes."""
+    return np.exp(ntk_log_ratios(study, after).groupby(level="epoch").mean())
+
+
 def ntk(study: pd.DataFrame, after: float) -> Verdict:
     """Claim ntk: the highest-EL2N group's kernel keeps moving faster than the lowest group's after epoch `after`.
 
@@ -380,7 +386,7 @@ def ntk(study: pd.DataFrame, after: float) -> Verdict:
     run_word = "one training run" if runs == 1 else f"geometric mean of {runs} training runs"
     return Verdict(
         "ntk", "ntk", "highest / lowest EL2N group kernel velocity by epoch: "
-        + ", ".join(f"{e:g}: {r:.2f}" for e, r in np.exp(means).items())
+        + ", ".join(f"{e:g}: {r:.2f}" for e, r in ntk_ratios(study, after).items())
         + f" ({run_word}); faster at {held.count(True)} of {len(held)}, slower at {held.count(False)}",
         "high-EL2N groups keep the kernel moving longer; low-EL2N stabilises early (figure only)",
         INCONCLUSIVE if runs < 2 else tally(held),

@@ -98,7 +98,7 @@ def compute_scores(
         # every run is served, stored or not, so that it counts in the page's compute (`RunStore.compute_seconds`)
         # however much is cached; checkpoints only where a score is missing
         unscored = [] if score == "forgetting" else [
-            c for c in configs if store.load("scores", _score_key(c, score, step, squared, positions)) is None]
+            c for c in configs if not store.has("scores", _score_key(c, score, step, squared, positions))]
         score_runs(profile, store, configs, executor, checkpoints=unscored)
     per_seed = torch.stack([score_of_run(profile, store, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed

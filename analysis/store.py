@@ -135,10 +135,14 @@ class RunStore:
         """A folder for bulky artefacts of one run (checkpoints), by its config or its key; never committed."""
         return self.root / "scratch" / kind / (config if isinstance(config, str) else config_key(kind, config))
 
+    def has(self, kind: str, config: dict) -> bool:
+        """Whether a result of `config` is stored, without reading it."""
+        return (self.path(kind, config) / "metrics.json").exists()
+
     def load(self, kind: str, config: dict) -> Result | None:
-        folder = self.path(kind, config)
-        if not (folder / "metrics.json").exists():
+        if not self.has(kind, config):
             return None
+        folder = self.path(kind, config)
         metrics = json.loads((folder / "metrics.json").read_text())
         arrays = {p.stem: np.load(p) for p in sorted(folder.glob("*.npy"))}
         return Result(metrics, arrays)

@@ -53,7 +53,7 @@ def plan(profile_name: str) -> pd.DataFrame:
                 on_page[page].add(key)
                 counts[page]["runs"] += 1
                 counts[page]["run-equivalents"] += share
-            stored = store.load("train", task.config.key_dict()) is not None
+            stored = store.has("train", task.config.key_dict())
             if key not in seen:
                 seen.add(key)
                 counts[page]["new runs"] += 1
@@ -69,8 +69,8 @@ def plan(profile_name: str) -> pd.DataFrame:
     def score_of_run(profile_, store_, config, score, step, squared=False, positions=None):
         """The stored score where there is one (so stored subsets are recognised), else a random stand-in."""
         key = score_runs._score_key(config, score, step, squared, positions)
-        trained = store.load("train", config.key_dict()) is not None
-        if score == "input_norm" or store.load("scores", key) is not None or (score == "forgetting" and trained):
+        trained = store.has("train", config.key_dict())
+        if score == "input_norm" or store.has("scores", key) or (score == "forgetting" and trained):
             return real_score_of_run(profile_, store_, config, score, step, squared, positions)
         n = len(positions) if positions is not None else config.data.load("cpu")[0].train_labels.shape[0]
         seed = int(config_key(score, {"train": config.key_dict(), "step": step}), 16) % 2**31

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -202,6 +203,9 @@ def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
         return pd.DataFrame([{"epoch": float(e), "seed": s, "group": g, "velocity": r * spread ** (s - 1) if g else 1.0}
                              for e, r in enumerate(ratios, 1) for s in range(3) for g in (0, 4)])
 
+    # the stated ratio is the runs' geometric mean: r x spread^(-1, 0, 1) averages to r
+    assert np.allclose(rules.ntk_ratios(ntk([2.0, 0.5, 3.0], spread=1.5), after=2.0), [0.5, 3.0])
+    assert "1: 2.00, 2: 0.50, 3: 0.50, 4: 0.50" in rules.ntk(ntk([2.0, 0.5, 0.5, 0.5]), after=1.0).ours
     assert rules.ntk(ntk([2.0, 0.5, 0.5, 0.5]), after=1.0).verdict == rules.NOT  # faster at 1 of 4, slower at 3
     assert rules.ntk(ntk([2.0, 2.0, 1.0]), after=1.0).verdict == rules.PARTLY
     # log ratios log(r) + (-1, 0, 1) log(spread): standard error log(spread) / sqrt(3), t(0.975, 2) = 4.30

@@ -16,7 +16,9 @@ def test_cache_hit_and_provenance(tmp_path):
         calls.append(1)
         return Result({"acc": 0.5}, {"scores": np.arange(4.0)})
 
+    assert not store.has("scores", {"a": 1})
     first = store.get_or_compute("scores", {"a": 1}, compute)
+    assert store.has("scores", {"a": 1}) and not store.has("scores", {"a": 2}) and not store.has("train", {"a": 1})
     second = store.get_or_compute("scores", {"a": 1}, compute)
     assert len(calls) == 1
     assert second.metrics["acc"] == 0.5 and np.array_equal(second.arrays["scores"], np.arange(4.0))
@@ -54,7 +56,7 @@ def test_failed_compute_leaves_nothing(tmp_path):
 
     with pytest.raises(RuntimeError):
         store.get_or_compute("train", {"a": 1}, boom)
-    assert store.load("train", {"a": 1}) is None
+    assert store.load("train", {"a": 1}) is None and not store.has("train", {"a": 1})
     assert not any(p.is_dir() for p in (tmp_path / "unit").rglob("*") if p.name != "train")
 
 

@@ -70,7 +70,7 @@ def study(profile: Profile, store: RunStore, executor: Executor | None = None) -
     subsets = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
     cells = {(e, g): [child_config(parent, profile.step(e), seed, subset) for seed in SEEDS]
              for e in profile.lmc.spawn_epochs for g, subset in subsets.items()}
-    unrun = any(store.load("train", c.key_dict()) is None for children in cells.values() for c in children)
+    unrun = any(not store.has("train", c.key_dict()) for children in cells.values() for c in children)
     score_runs(profile, store, [parent], executor, checkpoints=unrun)  # children start from the parent's checkpoints
     run_all([RunTask(store, c, None if subsets[g] is None else subsets[g].numpy())
              for (_, g), children in cells.items() for c in children], executor, desc="lmc children")

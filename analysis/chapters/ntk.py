@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from functools import lru_cache
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor, nn
@@ -50,7 +49,7 @@ def kernel_runs(
     samples = groups(profile, compute_scores(profile, store, "el2n", profile.score_epoch, executor=executor)[0])
     runs = [score_run_config(profile, seed) for seed in range(profile.ntk.runs)]
     steps = [profile.step(e) for e in profile.ntk.epochs if e > 0]
-    uncached = [r for r in runs if any(store.load("ntk", _key(r, s, idx)) is None for s in steps for idx in samples)]
+    uncached = [r for r in runs if any(not store.has("ntk", _key(r, s, idx)) for s in steps for idx in samples)]
     score_runs(profile, store, runs, executor, checkpoints=uncached)
     return runs, samples
 
@@ -107,13 +106,13 @@ def context(study: pd.DataFrame, after: float, per_group: int) -> str:
     """What the velocities from epoch `after` on say.
 
     The ratios are the highest group's velocity over the lowest group's at each epoch, as the verdict takes them
-    (`rules.ntk_log_ratios`; over several runs their geometric mean). The clause on slowing down appears only
+    (`rules.ntk_ratios`; over several runs their geometric mean). The clause on slowing down appears only
     when every group's mean velocity at the last epoch is below its mean velocity at the first epoch from
     `after` on.
     """
     table = velocity_table(study)
     late = table.loc[:, table.columns >= after]
-    ratio = np.exp(rules.ntk_log_ratios(study, after).groupby(level="epoch").mean())
+    ratio = rules.ntk_ratios(study, after)
     runs = study["seed"].nunique() if "seed" in study else 1
     return (
         f"From epoch {late.columns[0]:g} on, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
