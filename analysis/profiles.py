@@ -84,6 +84,10 @@ class Lmc:
     spawn_epochs: tuple[float, ...]
     group_fraction: float  # size of each EL2N group (low / high / random)
     points: int  # interpolation points per barrier
+    # pairs of children for the low and high groups at each spawn point after the first (the cells the verdict
+    # compares; the other cells get one pair): the verdict's interval needs two or more. Ours, not the paper's,
+    # which draws its figure without saying how many pairs it averages.
+    pairs: int
 
 
 @dataclass(frozen=True)
@@ -227,7 +231,7 @@ PAPER = Profile(
     # a tenth of CIFAR-10 to all of it (5,000 to 50,000 images)
     regime=Regime(sizes=(500, 1000, 2500, 0), epochs=(10, 25, 50, 100, 200), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
     # Fig. 6: barriers fall over the first tens of epochs
-    lmc=Lmc(spawn_epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30), group_fraction=0.1, points=11),
+    lmc=Lmc(spawn_epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30), group_fraction=0.1, points=11, pairs=3),
     ntk=Ntk(groups=5, per_group=100, epochs=(0, 1, 2, 4, 8, 12, 16, 20, 30, 40, 60, 80, 100, 150, 200), runs=4),
 )
 
@@ -276,7 +280,7 @@ SCARCE = Profile(
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.02, 0.1, 0.2, 0.4)),
     # its own 2,500 images between 1,000 and 5,000: the largest run takes ~7 min (twice its own)
     regime=Regime(sizes=(100, 250, 500), epochs=(9, 18, 35, 70), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
-    lmc=Lmc(spawn_epochs=(0, 2, 7), group_fraction=0.3, points=7),
+    lmc=Lmc(spawn_epochs=(0, 2, 7), group_fraction=0.3, points=7, pairs=3),
     ntk=Ntk(groups=5, per_group=40, epochs=(0, 1, 3, 7, 14, 35, 70), runs=4),
 )
 
@@ -367,7 +371,7 @@ LAPTOP = Profile(
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
     regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 4, _E), fractions=(0.5,), ccs_hard_cut=0.1),
     # the paper's spawn points span 0-15% of training
-    lmc=Lmc(spawn_epochs=(0, _E / 10, _E / 5), group_fraction=0.1, points=7),
+    lmc=Lmc(spawn_epochs=(0, _E / 10, _E / 5), group_fraction=0.1, points=7, pairs=3),
     # evenly spaced, so each velocity is over the same gap
     ntk=Ntk(groups=5, per_group=100, epochs=tuple(i * _E / 10 for i in range(11)), runs=4),
 )
@@ -397,7 +401,7 @@ SMOKE = Profile(
     noise=Noise(fraction=0.1),
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.2)),
     regime=Regime(sizes=(50, 100), epochs=(2.5, 5), fractions=(0.5, 0.7), ccs_hard_cut=0.1),
-    lmc=Lmc(spawn_epochs=(0, 0.5), group_fraction=0.2, points=3),
+    lmc=Lmc(spawn_epochs=(0, 0.5), group_fraction=0.2, points=3, pairs=2),
     ntk=Ntk(groups=2, per_group=8, epochs=(0, 0.5, 5), runs=2),
 )
 

@@ -37,7 +37,6 @@ REPRODUCED, PARTLY, NOT, INCONCLUSIVE = "reproduced", "partly", "not reproduced"
 OUTCOMES = (REPRODUCED, PARTLY, NOT, INCONCLUSIVE)
 NOT_ATTEMPTED = "not attempted"  # a claim no page of the book tests (an inconclusive verdict's reason says why)
 SMALL_TAIL = 0.05  # the largest offset (share of the training set) that counts as skipping "a small tail"
-BARRIER_RESOLUTION = 0.005  # LMC barriers (one pair of children per cell) differ only beyond half a point of error
 SPEARMAN_TOLERANCE = 0.1  # a single run's Spearman within 0.1 of the paper's 0.75 matches it
 
 
@@ -335,25 +334,42 @@ def regime(sizes: pd.DataFrame, noise: SeedNoise, fraction: float | None = None)
     )
 
 
+def lmc_gaps(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> pd.DataFrame:
+    """High- against low-EL2N error barriers at each spawn point after the first; `study` is the LMC page's table.
+
+    Columns: high, low (mean barriers over pairs of children), pairs (the fewer of the two groups' pairs) and held:
+    True where the 95% interval of the difference of the means (Welch's t, each group's own spread over its pairs)
+    lies above zero, False below, None where it holds zero or a group has one pair (its spread is unknown).
+    """
+    sel = study[(study["eval_set"] == eval_set) & (study["bn_reset"] == bn_reset)]
+    rows = []
+    for e, cell in list(sel.groupby("spawn_epoch"))[1:]:
+        high, low = (cell.loc[cell["group"] == g, "barrier"].to_numpy() for g in ("high", "low"))
+        estimate = difference(high, low, SeedNoise(float("nan"), 0))  # no pooled noise: each group's own pairs
+        rows.append({"spawn_epoch": e, "high": high.mean(), "low": low.mean(), "pairs": min(len(high), len(low)),
+                     "held": {1: True, -1: False, 0: None}[sign(estimate)]})
+    return pd.DataFrame(rows).set_index("spawn_epoch").astype({"held": object})
+
+
 def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> Verdict:
     """Claim lmc: children trained on high-EL2N examples keep larger error barriers than low-EL2N ones.
 
-    `study` is the LMC page's table. At every spawn point after the first, the high group's barrier
-    against the low group's: above or below beyond `BARRIER_RESOLUTION` (one pair of children per cell,
-    so no seed noise is measured), tallied over spawn points (`tally`).
+    At every spawn point after the first, the high group's mean barrier against the low group's by the 95%
+    interval over pairs of children (`lmc_gaps`), tallied over spawn points (`tally`).
     """
-    sel = study[(study["eval_set"] == eval_set) & (study["bn_reset"] == bn_reset)]
-    table = sel.pivot_table(index="spawn_epoch", columns="group", values="barrier").sort_index()
-    later = table.iloc[1:]
-    gaps = later["high"] - later["low"]
-    held = [True if g > BARRIER_RESOLUTION else False if g < -BARRIER_RESOLUTION else None for g in gaps]
-    spawns = ", ".join(f"{e:g}: {r['high']:.1%} vs {r['low']:.1%}" for e, r in later.iterrows())
+    gaps = lmc_gaps(study, eval_set, bn_reset)
+    held = gaps["held"].tolist()
+    pairs = int(gaps["pairs"].min())
+    spawns = ", ".join(f"{e:g}: {r['high']:.1%} vs {r['low']:.1%}" for e, r in gaps.iterrows())
     return Verdict(
         "lmc", "lmc", f"high vs low EL2N barrier ({eval_set} error, BN {'reset' if bn_reset else 'as trained'}) by "
-        f"spawn epoch: {spawns}; above at {held.count(True)} of {len(held)}, below at {held.count(False)}",
+        f"spawn epoch: {spawns} ({'one pair of children' if pairs == 1 else f'means of {pairs} pairs of children'}); "
+        f"above at {held.count(True)} of {len(held)}, below at {held.count(False)}",
         "high-EL2N barriers stay larger for longer (figure only)", tally(held),
-        f"Spawn points after the first; one pair of children per point, so a difference counts beyond "
-        f"{BARRIER_RESOLUTION:.1%} of error.",
+        "Spawn points after the first; above or below where the 95% interval of the difference of mean barriers "
+        "over pairs of children lies above or below zero."
+        + (" Too few pairs: with one pair of children per group how much a barrier varies between pairs is not "
+           "measured." if pairs < 2 else ""),
     )
 
 

@@ -188,15 +188,18 @@ def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
 
 def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     def lmc(gaps: list[float]) -> pd.DataFrame:
+        """Three pairs per group at -0.5, 0, +0.5 points: a gap counts beyond 2.78 x 0.0041 = 1.1 points (Welch, dof 4)."""
         rows = []
         for e, g in enumerate([0.0, *gaps]):
             cell = {"spawn_epoch": float(e), "eval_set": "test", "bn_reset": True}
-            rows += [{**cell, "group": "high", "barrier": 0.1 + g}, {**cell, "group": "low", "barrier": 0.1}]
+            rows += [{**cell, "group": group, "pair": k, "barrier": 0.1 + d + (k - 1) * 0.005}
+                     for group, d in (("high", g), ("low", 0.0)) for k in range(3)]
         return pd.DataFrame(rows)
 
-    assert rules.lmc(lmc([0.02, 0.02])).verdict == rules.REPRODUCED
-    assert rules.lmc(lmc([0.02, 0.02, -0.02])).verdict == rules.PARTLY
-    assert rules.lmc(lmc([0.02, -0.02])).verdict == rules.NOT
+    assert rules.lmc(lmc([0.03, 0.03])).verdict == rules.REPRODUCED
+    assert rules.lmc(lmc([0.03, 0.03, -0.03])).verdict == rules.PARTLY
+    assert rules.lmc(lmc([0.03, -0.03])).verdict == rules.NOT
+    assert rules.lmc(lmc([0.01, 0.03])).verdict == rules.PARTLY  # 1 point is within the interval
 
     def ntk(ratios: list[float], spread: float = 1.1) -> pd.DataFrame:
         """Three training runs whose top/bottom velocity ratios are each of `ratios` times spread^-1, 1 and spread."""
