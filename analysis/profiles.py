@@ -367,7 +367,8 @@ LAPTOP = Profile(
     # after the trims, about 28 h at the sweep's 10.7 min each - over 12 h): offsets from 6 to 4 starts, the budget
     # sweep from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3. Since then the LMC verdict's pairs of
-    # children (+16) and the runs trained again for checkpoints: 178 run-equivalents, about 32 h.
+    # children (+13.6) and the runs trained again for checkpoints, with LMC children counted from their spawn
+    # point: 173 run-equivalents, about 31 h.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
     regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 4, _E), fractions=(0.5,), ccs_hard_cut=0.1),

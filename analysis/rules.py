@@ -339,16 +339,19 @@ def lmc_gaps(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True)
 
     Columns: high, low (mean barriers over pairs of children), pairs (the fewer of the two groups' pairs) and held:
     True where the 95% interval of the difference of the means (Welch's t, each group's own spread over its pairs)
-    lies above zero, False below, None where it holds zero or a group has one pair (its spread is unknown).
+    lies above zero, False below, None where it holds zero, where a group has one pair, or where neither group's
+    pairs vary (a spread of zero is not evidence of no noise). Empty with one spawn point.
     """
-    sel = study[(study["eval_set"] == eval_set) & (study["bn_reset"] == bn_reset)]
+    sel = study[(study["eval_set"] == eval_set) & (study["bn_reset"] == bn_reset) & np.isfinite(study["barrier"])]
     rows = []
     for e, cell in list(sel.groupby("spawn_epoch"))[1:]:
         high, low = (cell.loc[cell["group"] == g, "barrier"].to_numpy() for g in ("high", "low"))
         estimate = difference(high, low, SeedNoise(float("nan"), 0))  # no pooled noise: each group's own pairs
+        unmeasured = estimate[1] == 0  # every pair of both groups gave the same barrier
         rows.append({"spawn_epoch": e, "high": high.mean(), "low": low.mean(), "pairs": min(len(high), len(low)),
-                     "held": {1: True, -1: False, 0: None}[sign(estimate)]})
-    return pd.DataFrame(rows).set_index("spawn_epoch").astype({"held": object})
+                     "held": None if unmeasured else {1: True, -1: False, 0: None}[sign(estimate)]})
+    columns = ["spawn_epoch", "high", "low", "pairs", "held"]
+    return pd.DataFrame(rows, columns=columns).set_index("spawn_epoch").astype({"held": object})
 
 
 def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> Verdict:
@@ -359,7 +362,7 @@ def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> V
     """
     gaps = lmc_gaps(study, eval_set, bn_reset)
     held = gaps["held"].tolist()
-    pairs = int(gaps["pairs"].min())
+    pairs = int(gaps["pairs"].min()) if len(gaps) else 0
     spawns = ", ".join(f"{e:g}: {r['high']:.1%} vs {r['low']:.1%}" for e, r in gaps.iterrows())
     return Verdict(
         "lmc", "lmc", f"high vs low EL2N barrier ({eval_set} error, BN {'reset' if bn_reset else 'as trained'}) by "
@@ -368,8 +371,8 @@ def lmc(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True) -> V
         "high-EL2N barriers stay larger for longer (figure only)", tally(held),
         "Spawn points after the first; above or below where the 95% interval of the difference of mean barriers "
         "over pairs of children lies above or below zero."
-        + (" Too few pairs: with one pair of children per group how much a barrier varies between pairs is not "
-           "measured." if pairs < 2 else ""),
+        + (" No spawn point after the first." if not len(gaps) else " Too few pairs: with one pair of children per "
+           "group how much a barrier varies between pairs is not measured." if pairs < 2 else ""),
     )
 
 

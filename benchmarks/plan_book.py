@@ -48,7 +48,7 @@ def plan(profile_name: str) -> pd.DataFrame:
         tasks = list(tasks)
         for task in tasks:
             key = config_key("train", task.config.key_dict())
-            share = task.config.steps / profile.steps
+            share = (task.config.steps - task.config.start_step()) / profile.steps  # LMC children: spawn to end
             if key not in on_page[page]:  # a page reads some runs several times (score runs)
                 on_page[page].add(key)
                 counts[page]["runs"] += 1

@@ -188,7 +188,8 @@ def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
 
 def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     def lmc(gaps: list[float]) -> pd.DataFrame:
-        """Three pairs per group at -0.5, 0, +0.5 points: a gap counts beyond 2.78 x 0.0041 = 1.1 points (Welch, dof 4)."""
+        """Three pairs per group at -0.5, 0, +0.5 points: a gap counts beyond 2.78 x 0.0041 = 1.1 points
+        (Welch, dof 4)."""
         rows = []
         for e, g in enumerate([0.0, *gaps]):
             cell = {"spawn_epoch": float(e), "eval_set": "test", "bn_reset": True}
@@ -200,6 +201,22 @@ def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
     assert rules.lmc(lmc([0.03, 0.03, -0.03])).verdict == rules.PARTLY
     assert rules.lmc(lmc([0.03, -0.03])).verdict == rules.NOT
     assert rules.lmc(lmc([0.01, 0.03])).verdict == rules.PARTLY  # 1 point is within the interval
+
+    def cells(high: list[list[float]], low: list[list[float]]) -> pd.DataFrame:
+        """Barriers of each spawn point's pairs (spawn 0 first), on test error with BatchNorm recomputed."""
+        return pd.DataFrame([{"spawn_epoch": float(e), "eval_set": "test", "bn_reset": True, "group": g, "barrier": b}
+                             for e, (hs, ls) in enumerate(zip(high, low)) for g, bs in (("high", hs), ("low", ls))
+                             for b in bs])
+
+    gaps = rules.lmc_gaps(cells([[0.5], [0.2, 0.3, 0.25], [0.2, 0.3, 0.25], [0.1, 0.1], [0.24, 0.26, np.nan]],
+                                [[0.5], [0.0, 0.0, 0.0], [0.2], [0.05, 0.05], [0.0, 0.01]]))
+    assert list(gaps.index) == [1.0, 2.0, 3.0, 4.0] and gaps["pairs"].tolist() == [3, 1, 2, 2]
+    # 3 against 3, the low group constant: t(0.975, 2) x 0.05 / sqrt(3) = 0.124 < 0.25; one pair cannot tell; both
+    # groups constant: no spread measured, however large the gap; a NaN barrier is left out (2 pairs against 2)
+    assert gaps["held"].tolist() == [True, None, None, True]
+    assert gaps.loc[4.0, "high"] == pytest.approx(0.25)
+    one_spawn = rules.lmc(cells([[0.5]], [[0.1]]))
+    assert one_spawn.verdict == rules.INCONCLUSIVE and "No spawn point after the first" in one_spawn.reason
 
     def ntk(ratios: list[float], spread: float = 1.1) -> pd.DataFrame:
         """Three training runs whose top/bottom velocity ratios are each of `ratios` times spread^-1, 1 and spread."""

@@ -110,7 +110,9 @@ def context(study: pd.DataFrame) -> str:
     later = table.loc[:, table.columns > table.columns.min()]
     test = later.loc[("test", True)]
     own = rules.lmc_gaps(study, "own train")
-    pairs = int(own["pairs"].min())
+    if own.empty:
+        return "The page has no spawn point after the first: nothing to compare."
+    n_pairs = int(own["pairs"].min())
     spawns = ", ".join(f"{e:g}" for e in later.columns)
     return (
         f"On test error, every group's mean barrier at spawn epochs {spawns} is at most {test.max().max():.1%}, and "
@@ -118,8 +120,8 @@ def context(study: pd.DataFrame) -> str:
         "group's own training images (BatchNorm recomputed) the high-EL2N children's barriers are "
         + ", ".join(f"{v:.1%}" for v in own["high"]) + " against " + ", ".join(f"{v:.1%}" for v in own["low"])
         + " for the low-EL2N children at those epochs"
-        + (", from one pair of children each: too few to tell whether they differ." if pairs < 2
-           else f" (means of {pairs} pairs)" + (": there, the paper's pattern holds at every spawn point (95% "
+        + (", from one pair of children each: too few to tell whether they differ." if n_pairs < 2
+           else f" (means of {n_pairs} pairs)" + (": there, the paper's pattern holds at every spawn point (95% "
                                                 "interval)." if all(h is True for h in own["held"]) else "."))
     )
 
