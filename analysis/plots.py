@@ -57,13 +57,15 @@ def describe(profile: Profile) -> str:
             f"{profile.steps:,} steps ({profile.epochs:g} epochs)")
 
 
-def seeds_per_point(df: pd.DataFrame, by, seed: str | None = "seed", what: str = "retraining seed") -> str:
+def seeds_per_point(df: pd.DataFrame, by, seed: str | None = "seed", what: str = "retraining seed",
+                    plural: str | None = None) -> str:
     """How many distinct `seed`s (rows where `seed` is None) each point (a group of `df` by `by`) averages, in
-    words: "3 retraining seeds per point", or "2 to 4 retraining seeds per point" where points differ."""
+    words: "3 retraining seeds per point", or "2 to 4 retraining seeds per point" where points differ (`plural`:
+    `what` in the plural, by default `what` + "s")."""
     counts = df.groupby(by)[seed].nunique() if seed else df.groupby(by).size()
     low, high = int(counts.min()), int(counts.max())
     n = f"{low}" if low == high else f"{low} to {high}"
-    return f"{n} {what}{'' if high == 1 else 's'} per point"
+    return f"{n} {what if high == 1 else plural or what + 's'} per point"
 
 
 def caption(profile: Profile, title: str, seeds: str | None = None, here: str | None = None) -> str:

@@ -87,6 +87,8 @@ def test_seeds_per_point_counts_each_points_own_seeds():
     assert plots.seeds_per_point(df[df["method"] == "a"], "method") == "3 retraining seeds per point"
     assert plots.seeds_per_point(df, "method") == "1 to 3 retraining seeds per point"
     assert plots.seeds_per_point(df[df["method"] == "b"], "method", what="seed") == "1 seed per point"
+    assert plots.seeds_per_point(df, "method", what="pair of children", plural="pairs of children") == (
+        "1 to 3 pairs of children per point")
 
 
 def test_caption_is_the_title_the_scale_the_seeds_and_the_departure_one_sentence_each():
