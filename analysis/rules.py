@@ -347,9 +347,8 @@ def lmc_gaps(study: pd.DataFrame, eval_set: str = "test", bn_reset: bool = True)
     for e, cell in list(sel.groupby("spawn_epoch"))[1:]:
         high, low = (cell.loc[cell["group"] == g, "barrier"].to_numpy() for g in ("high", "low"))
         estimate = difference(high, low, SeedNoise(float("nan"), 0))  # no pooled noise: each group's own pairs
-        unmeasured = estimate[1] == 0  # every pair of both groups gave the same barrier
         rows.append({"spawn_epoch": e, "high": high.mean(), "low": low.mean(), "pairs": min(len(high), len(low)),
-                     "held": None if unmeasured else {1: True, -1: False, 0: None}[sign(estimate)]})
+                     "held": {1: True, -1: False, 0: None}[sign(estimate)]})
     columns = ["spawn_epoch", "high", "low", "pairs", "held"]
     return pd.DataFrame(rows, columns=columns).set_index("spawn_epoch").astype({"held": object})
 

@@ -59,7 +59,8 @@ def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
 
     Arms with more seeds than the pool has degrees of freedom use their own variance (df n - 1); the others
     share the pooled one, as one term with `noise.dof`; the terms combine by Welch-Satterthwaite. The error is
-    inf where an arm has no seeds, or where the pool has no estimate and an arm cannot stand on its own.
+    inf where an arm has no seeds, where the pool has no estimate and an arm cannot stand on its own, or where
+    every variance is zero (seeds that all agree are not evidence of no noise).
     """
     arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
     if any(len(x) == 0 for x in arms):
@@ -74,7 +75,7 @@ def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
         terms.append((noise.sd**2 * borrowed, noise.dof))
     var = sum(v for v, _ in terms)
     if var == 0:
-        return diff, 0.0, math.inf
+        return diff, math.inf, 0.0
     return diff, math.sqrt(var), var**2 / sum(v**2 / d for v, d in terms if v)
 
 
@@ -90,11 +91,12 @@ def sign(estimate: tuple[float, float, float]) -> int:
 
 
 def interval(estimate: tuple[float, float, float], level: float = 0.90) -> tuple[float, float]:
-    """The `level` confidence interval of a `contrast` (Welch's t; (-inf, inf) where it cannot be estimated)."""
+    """The `level` confidence interval of a `contrast` (Welch's t; (-inf, inf) where it cannot be estimated:
+    a standard error that is infinite, zero or NaN)."""
     diff, se, dof = estimate
-    if math.isinf(se) or math.isnan(diff):
+    if not 0 < se < math.inf or math.isnan(diff):
         return -math.inf, math.inf
-    half = float(stats.t.ppf(0.5 + level / 2, dof)) * se if se else 0.0
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * se
     return diff - half, diff + half
 
 

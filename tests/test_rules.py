@@ -47,8 +47,17 @@ def test_single_seed_arms_use_the_pooled_noise_never_zero():
     assert statistics.compare([0.99], [0.10], NONE) == 0
     assert not statistics.equivalent([0.80], [0.80], NONE)
     # an arm's own seeds decide its error only where they carry more degrees of freedom than the pool
-    assert statistics.compare([0.91, 0.91], [0.90, 0.90], NONE) == 1
-    assert statistics.compare([0.91, 0.91], [0.90, 0.90], NOISE) == 0  # two steady seeds: the pool's 1 point
+    assert statistics.compare([0.910, 0.912], [0.900, 0.902], NONE) == 1  # +-0.61 points: 4.30 x 0.14
+    assert statistics.compare([0.910, 0.912], [0.900, 0.902], NOISE) == 0  # two steady seeds: the pool's 1 point
+
+
+def test_seeds_that_all_agree_are_no_estimate_of_noise():
+    for noise in (NONE, SeedNoise(sd=0.0, dof=4)):
+        diff, se, dof = statistics.difference([0.91, 0.91], [0.90, 0.90], noise)
+        assert diff == pytest.approx(0.01) and se == math.inf and dof == 0
+        assert statistics.compare([0.91, 0.91], [0.90, 0.90], noise) == 0
+        assert not statistics.equivalent([0.90, 0.90], [0.90, 0.90], noise)
+    assert statistics.interval((0.01, 0.0, 3.0)) == (-math.inf, math.inf)  # an estimate made outside `contrast`
 
 
 def test_a_match_needs_the_90_percent_interval_inside_one_point():
