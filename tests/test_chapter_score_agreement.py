@@ -24,55 +24,79 @@ def test_spearman_matrix_ranks_the_vectors():
     np.testing.assert_allclose(m.to_numpy(), [[1, 1, -1], [1, 1, -1], [-1, -1, 1]])
 
 
-def seed_mean(own: float, paper: float, own_width: int = 4) -> pd.Series:
-    return pd.Series({own_width: own, 2 * own_width: (own + paper) / 2, PAPER.width: paper})
+SMOKE, LAPTOP = get_profile("smoke"), get_profile("laptop")
+
+
+def seed_mean(own: float, paper: float, model: str = "resnet18", own_width: int = 4,
+              paper_net: float | None = None) -> pd.Series:
+    """Seed-mean Spearman by (model, width): `own` at the profile's width, `paper` at the paper's width, and
+    `paper_net` on the paper's network where the profile's is another."""
+    means = {(model, own_width): own, (model, 2 * own_width): (own + paper) / 2, (model, PAPER.width): paper}
+    return pd.Series(means | ({} if paper_net is None else {(PAPER.model, PAPER.width): paper_net}))
 
 
 def test_rising_with_width_and_reaching_kirsch():
-    text = width_conclusion(seed_mean(0.40, 0.78), 4, KIRSCH_RHO)
+    text = width_conclusion(seed_mean(0.40, 0.78), SMOKE, KIRSCH_RHO)
     assert text.startswith("The correlation rises with width and at width 64 comes within 0.05 of Kirsch's 0.80")
 
 
-def test_rising_with_width_but_short_of_kirsch():
-    text = width_conclusion(seed_mean(0.40, 0.60), 4, KIRSCH_RHO)
+def test_rising_with_width_but_short_of_kirsch_names_what_remains():
+    text = width_conclusion(seed_mean(0.40, 0.60), SMOKE, KIRSCH_RHO)
     assert text.startswith("The correlation rises with width, but at width 64 it still differs from Kirsch's 0.80 "
                            "by more than 0.05")
+    assert f"fewer initialisations than his 10 ({SMOKE.score_seeds})" in text and "a sample of 64 images" in text
 
 
 def test_not_rising_with_width():
-    text = width_conclusion(seed_mean(0.50, 0.52), 4, KIRSCH_RHO)
+    text = width_conclusion(seed_mean(0.50, 0.52), SMOKE, KIRSCH_RHO)
     assert text == "The correlation does not rise with width, so width does not explain the gap to Kirsch's 0.80."
 
 
 def test_the_margins():
     # exactly WIDTH_MARGIN higher does not count as rising; just above it does
-    assert "does not rise" in width_conclusion(seed_mean(0.5, 0.5 + WIDTH_MARGIN), 4, KIRSCH_RHO)
-    assert "rises" in width_conclusion(seed_mean(0.5, 0.5 + WIDTH_MARGIN + 0.001), 4, KIRSCH_RHO)
+    assert "does not rise" in width_conclusion(seed_mean(0.5, 0.5 + WIDTH_MARGIN), SMOKE, KIRSCH_RHO)
+    assert "rises" in width_conclusion(seed_mean(0.5, 0.5 + WIDTH_MARGIN + 0.001), SMOKE, KIRSCH_RHO)
     # just inside WIDTH_MARGIN of Kirsch's value (either side) counts as reaching it, just outside does not
-    assert "comes within" in width_conclusion(seed_mean(0.25, 0.5), 4, 0.5 + WIDTH_MARGIN - 0.001)
-    assert "comes within" in width_conclusion(seed_mean(0.25, 0.5), 4, 0.5 - WIDTH_MARGIN + 0.001)
-    assert "still differs" in width_conclusion(seed_mean(0.25, 0.5), 4, 0.5 + WIDTH_MARGIN + 0.001)
+    assert "comes within" in width_conclusion(seed_mean(0.25, 0.5), SMOKE, 0.5 + WIDTH_MARGIN - 0.001)
+    assert "comes within" in width_conclusion(seed_mean(0.25, 0.5), SMOKE, 0.5 - WIDTH_MARGIN + 0.001)
+    assert "still differs" in width_conclusion(seed_mean(0.25, 0.5), SMOKE, 0.5 + WIDTH_MARGIN + 0.001)
 
 
-def test_the_paper_width_is_the_paper_profiles():
-    assert PAPER.width == 64
-    assert "at width 32" in width_conclusion(pd.Series({4: 0.4, 32: 0.78}), 4, KIRSCH_RHO, paper_width=32)
+def test_at_the_paper_width_only_the_match_is_judged():
+    paper = get_profile("paper")
+    means = pd.Series({(PAPER.model, PAPER.width): 0.78})
+    assert width_conclusion(means, paper, KIRSCH_RHO) == ("At the paper's width the seed mean comes within 0.05 of "
+                                                          "Kirsch's 0.80: our GraNd reproduces his control.")
+    text = width_conclusion(means, paper, 0.9)
+    assert "differs from Kirsch's 0.90" in text and "fewer initialisations" not in text  # 10 runs, as his
+
+
+def test_another_network_is_judged_on_its_own_widths_and_the_paper_network_against_kirsch():
+    means = seed_mean(0.30, 0.45, "airbench", 24, paper_net=0.78)
+    text = width_conclusion(means, LAPTOP, KIRSCH_RHO)
+    assert text.startswith("On our network the correlation rises with width (0.30 at width 24, 0.45 at 64). On the "
+                           "paper's network, ResNet-18 width 64, it comes within 0.05 of Kirsch's 0.80")
+    flat = width_conclusion(seed_mean(0.30, 0.32, "airbench", 24, paper_net=0.60), LAPTOP, KIRSCH_RHO)
+    assert flat.startswith("On our network the correlation does not rise with width")
+    assert "still differs from Kirsch's 0.80 by more than 0.05" in flat
 
 
 def tables(profile) -> dict[str, pd.DataFrame]:
-    """Hand-made tables of the smoke profile (score epochs 0 and 0.5, two seeds, widths 4 to 64)."""
-    names = ["el2n@0", "el2n@0.5", "grand@0", "grand@0.5", "forgetting", "input_norm"]
+    """Hand-made tables of a profile (its score epochs, two seeds, the networks of `init_networks`)."""
+    e = f"{profile.score_epoch:g}"
+    names = [f"{s}@{t:g}" for s in ("el2n", "grand") for t in profile.score_epochs.epochs] + ["forgetting",
+                                                                                             "input_norm"]
     matrix = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
     matrix.loc["grand@0", "input_norm"] = matrix.loc["input_norm", "grand@0"] = 0.4321
-    matrix.loc["grand@0.5", "el2n@0.5"] = matrix.loc["el2n@0.5", "grand@0.5"] = 0.9
+    matrix.loc[f"grand@{e}", f"el2n@{e}"] = matrix.loc[f"el2n@{e}", f"grand@{e}"] = 0.9
     single = pd.DataFrame([{"score": s, "epoch": e, "seed": i, "spearman_to_mean": rho}
                            for s, base in (("el2n", 0.9), ("grand", 0.7)) for e in profile.score_epochs.epochs
                            for i, rho in enumerate((base - 0.01, base + 0.01))])
-    widths = score_agreement.init_widths(profile)
     rows = []
-    for k, w in enumerate(widths):
-        rows += [{"width": w, "seeds": 1, "seed": s, "spearman": 0.3 + 0.1 * k + d} for s, d in enumerate((0, 0.02))]
-        rows.append({"width": w, "seeds": 2, "seed": np.nan, "spearman": 0.35 + 0.1 * k})
+    for k, (model, w) in enumerate(score_agreement.init_networks(profile)):
+        rows += [{"model": model, "width": w, "seeds": 1, "seed": s, "spearman": 0.3 + 0.1 * k + d}
+                 for s, d in enumerate((0, 0.02))]
+        rows.append({"model": model, "width": w, "seeds": 2, "seed": np.nan, "spearman": 0.35 + 0.1 * k})
     return {"matrix": matrix, "single": single, "widths": pd.DataFrame(rows)}
 
 
@@ -90,19 +114,31 @@ def test_facts():
     assert facts["kirsch_init_norm"] == f"{kirsch['grand_init_vs_input_norm']:.3f}"
     assert facts["single_run_claim"] == reference.claim("single_run")
     # widths 4, 8, 16, 32, 64: one seed 0.31 at width 4 and 0.71 at 64 (mean of two); the seed mean 0.35 and 0.75
-    assert (facts["w_own"], facts["w_own_one"], facts["w_own_mean"]) == ("4", "0.31", "0.35")
-    assert (facts["w_paper_one"], facts["w_paper_mean"]) == ("0.71", "0.75")
+    assert facts["w_measured"] == ("on our network (ResNet-18) at its width 4 one initialisation gives Spearman 0.31 "
+                                   "and the seed mean 0.35; at width 64, 0.71 and 0.75")
     assert facts["w_examples"] == f"{min(profile.score_agreement.init_check_examples, profile.num_train):,}"
-    assert facts["w_conclusion"] == width_conclusion(pd.Series({4: 0.35, 64: 0.75}), 4,
-                                                     kirsch["grand_init_vs_input_norm"])
+    means = pd.Series({("resnet18", 4): 0.35, ("resnet18", 64): 0.75})
+    assert facts["w_conclusion"] == width_conclusion(means, profile, kirsch["grand_init_vs_input_norm"])
+    assert facts["kirsch_runs"] == "10" and "Kirsch (JAX, 10 runs)" in compared.columns
     assert score_agreement.verdicts(tables(profile), profile) == [] and score_agreement.CLAIMS == ()
 
 
-@pytest.mark.parametrize("name", ["smoke", "paper"])
-def test_init_widths_double_up_to_the_paper_width(name):
-    widths = score_agreement.init_widths(get_profile(name))
-    assert widths[0] == get_profile(name).width and widths[-1] == PAPER.width
-    assert all(b == 2 * a for a, b in itertools.pairwise(widths))
+def test_facts_of_a_profile_on_another_network_name_the_paper_network():
+    facts = score_agreement.facts(tables(LAPTOP), LAPTOP)  # airbench at widths 24, 48, 64, then ResNet-18 width 64
+    assert facts["w_measured"] == ("on our network (airbench94-shaped network) at its width 24 one initialisation "
+                                   "gives Spearman 0.31 and the seed mean 0.35; at width 64, 0.51 and 0.55; on the "
+                                   "paper's network (ResNet-18 width 64), 0.61 and 0.65")
+    assert facts["w_conclusion"].startswith("On our network the correlation rises with width (0.35 at width 24")
+
+
+@pytest.mark.parametrize("name", ["smoke", "scarce", "paper", "laptop"])
+def test_init_networks_double_the_width_up_to_the_paper_network(name):
+    profile = get_profile(name)
+    networks = score_agreement.init_networks(profile)
+    own = [w for m, w in networks if m == profile.model]
+    assert own[0] == profile.width and own[-1] == PAPER.width and networks[-1] == (PAPER.model, PAPER.width)
+    assert all(b == min(2 * a, PAPER.width) for a, b in itertools.pairwise(own))
+    assert len(networks) == len(own) + (profile.model != PAPER.model)
 
 
 def test_per_example_table_holds_each_examples_means_and_seeds():

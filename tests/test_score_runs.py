@@ -36,11 +36,13 @@ def test_scores_at_initialisation_train_nothing_and_sample_consistently(no_train
 
 def test_grand_init_vs_input_norm_by_width(no_training, store):
     profile = get_profile("smoke")
-    assert score_agreement.init_widths(profile) == (4, 8, 16, 32, 64)
-    assert score_agreement.init_widths(get_profile("paper")) == (64,)
+    assert score_agreement.init_networks(profile) == tuple(("resnet18", w) for w in (4, 8, 16, 32, 64))
+    assert score_agreement.init_networks(get_profile("paper")) == (("resnet18", 64),)
+    assert score_agreement.init_networks(get_profile("laptop")) == (("airbench", 24), ("airbench", 48),
+                                                                    ("airbench", 64), ("resnet18", 64))
     table = score_agreement.grand_init_vs_input_norm(profile, store("smoke"))
     n = profile.score_seeds
-    assert len(table) == 5 * (n + 1)
+    assert len(table) == 5 * (n + 1) and set(table["model"]) == {"resnet18"}
     assert table.groupby("width")["seeds"].apply(sorted).tolist() == [[1] * n + [n]] * 5
     assert table["spearman"].between(-1, 1).all()
 

@@ -11,7 +11,8 @@ from scipy.stats import rankdata, spearmanr
 from torch import Tensor
 
 from analysis import prune, reference
-from analysis.profiles import PAPER, Profile, Variant
+from analysis.plots import MODEL_NAMES
+from analysis.profiles import PAPER, TRAIN_SIZES, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
@@ -62,30 +63,34 @@ def per_example_table(indices: Tensor, labels: Tensor, means: dict[str, Tensor],
     return pd.DataFrame(columns).set_index("index")
 
 
-def init_widths(profile: Profile) -> tuple[int, ...]:
-    """Network widths of the initialisation check: doubling from the profile's up to the paper's."""
+def init_networks(profile: Profile) -> tuple[tuple[str, int], ...]:
+    """(model, width) of each network of the initialisation check: the profile's network at widths doubling from
+    its own up to the paper's (the last one the paper's width), then the paper's network at the paper's width
+    (Kirsch's network) where the profile trains another."""
     widths = [profile.width]
     while widths[-1] < PAPER.width:
-        widths.append(widths[-1] * 2)
-    return tuple(widths)
+        widths.append(min(widths[-1] * 2, PAPER.width))
+    paper = [(PAPER.model, PAPER.width)] if profile.model != PAPER.model else []
+    return (*((profile.model, w) for w in widths), *paper)
 
 
 def grand_init_vs_input_norm(profile: Profile, store: RunStore) -> pd.DataFrame:
     """Kirsch's control by network width: Spearman of GraNd at initialisation with the input norm.
 
-    On a fixed random sample of `init_check_examples` training images, for each width of
-    `init_widths`: one row per single initialisation (`seeds` 1) and one for the mean over all
-    `score_seeds` (`seeds` n). No training is needed: only initialisations are scored.
+    On a fixed random sample of `init_check_examples` training images, for each network of `init_networks`:
+    one row per single initialisation (`seeds` 1) and one for the mean over all `score_seeds` (`seeds` n).
+    No training is needed: only initialisations are scored.
     """
     size = min(profile.score_agreement.init_check_examples, profile.num_train)
     sample = prune.random_subset(profile.num_train, size, seed=0)
     norm = compute_scores(profile, store, "input_norm", 0.0, 1, positions=sample)[0].numpy()
     rows = []
-    for width in init_widths(profile):
-        mean, per_seed = compute_scores(profile, store, "grand", 0.0, variant=Variant(width=width), positions=sample)
-        rows += [{"width": width, "seeds": 1, "seed": s, "spearman": spearmanr(g.numpy(), norm).statistic}
-                 for s, g in enumerate(per_seed)]
-        rows.append({"width": width, "seeds": len(per_seed), "seed": np.nan,
+    for model, width in init_networks(profile):
+        mean, per_seed = compute_scores(profile, store, "grand", 0.0, variant=Variant(model=model, width=width),
+                                        positions=sample)
+        rows += [{"model": model, "width": width, "seeds": 1, "seed": s,
+                  "spearman": spearmanr(g.numpy(), norm).statistic} for s, g in enumerate(per_seed)]
+        rows.append({"model": model, "width": width, "seeds": len(per_seed), "seed": np.nan,
                      "spearman": spearmanr(mean.numpy(), norm).statistic})
     return pd.DataFrame(rows)
 
@@ -111,24 +116,53 @@ def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         "forgetting_vs_el2n_20": ("forgetting", f"el2n@{e}"),
     }
     return pd.DataFrame(
-        [{"Kirsch's pair": k, "our pair": f"{a} vs {b}", "Kirsch (JAX, 10 runs)": kirsch[k],
+        [{"Kirsch's pair": k, "our pair": f"{a} vs {b}", f"Kirsch (JAX, {kirsch_runs()} runs)": kirsch[k],
           f"ours ({profile.name})": matrix.loc[a, b]} for k, (a, b) in pairs.items()]
     ).set_index("Kirsch's pair")
 
 
-def width_conclusion(seed_mean: pd.Series, own_width: int, kirsch_rho: float, paper_width: int = PAPER.width) -> str:
-    """Whether the seed-mean Spearman (indexed by width) rises with width beyond `WIDTH_MARGIN` and, at the
-    paper's width, comes within `WIDTH_MARGIN` of Kirsch's value."""
-    rises = seed_mean[paper_width] > seed_mean[own_width] + WIDTH_MARGIN
-    if rises and abs(seed_mean[paper_width] - kirsch_rho) <= WIDTH_MARGIN:
-        return (f"The correlation rises with width and at width {paper_width} comes within {WIDTH_MARGIN:g} of "
-                f"Kirsch's {kirsch_rho:.2f}: the gap on our main network comes from its narrowness, not from a "
-                "different score.")
-    if rises:
-        return (f"The correlation rises with width, but at width {paper_width} it still differs from Kirsch's "
-                f"{kirsch_rho:.2f} by more than {WIDTH_MARGIN:g}: width explains part of the gap; fewer "
-                "initialisations and images explain at most the rest.")
-    return f"The correlation does not rise with width, so width does not explain the gap to Kirsch's {kirsch_rho:.2f}."
+def kirsch_runs() -> int:
+    """How many initialisations Kirsch's JAX scores average."""
+    return int(reference.published()["kirsch_jax"]["score_runs"])
+
+
+def width_conclusion(seed_mean: pd.Series, profile: Profile, kirsch_rho: float) -> str:
+    """What the seed-mean Spearman (indexed by model, width) says of the gap to Kirsch's value: whether it rises
+    on the profile's network from its width to the paper's by more than `WIDTH_MARGIN`, and whether the paper's
+    network at the paper's width comes within `WIDTH_MARGIN` of Kirsch's."""
+    own, wide = seed_mean[(profile.model, profile.width)], seed_mean[(profile.model, PAPER.width)]
+    paper = seed_mean[(PAPER.model, PAPER.width)]
+    rises = wide > own + WIDTH_MARGIN
+    matches = abs(paper - kirsch_rho) <= WIDTH_MARGIN
+    sample, runs = min(profile.score_agreement.init_check_examples, profile.num_train), kirsch_runs()
+    causes = [f"fewer initialisations than his {runs} ({profile.score_seeds})"] * (profile.score_seeds < runs) + [
+        f"a sample of {sample:,} images"] * (sample < TRAIN_SIZES["cifar10"])  # his: every training image
+    rest = f"{', '.join(causes)} or a difference in how the score is computed remain to explain"
+    if profile.model == PAPER.model and profile.width >= PAPER.width:
+        return (f"At the paper's width the seed mean comes within {WIDTH_MARGIN:g} of Kirsch's {kirsch_rho:.2f}: our "
+                "GraNd reproduces his control." if matches else
+                f"At the paper's width the seed mean differs from Kirsch's {kirsch_rho:.2f} by more than "
+                f"{WIDTH_MARGIN:g}: {rest} it.")
+    if profile.model == PAPER.model:
+        if rises and matches:
+            return (f"The correlation rises with width and at width {PAPER.width} comes within {WIDTH_MARGIN:g} of "
+                    f"Kirsch's {kirsch_rho:.2f}: the gap on our main network comes from its narrowness, not from a "
+                    "different score.")
+        if rises:
+            return (f"The correlation rises with width, but at width {PAPER.width} it still differs from Kirsch's "
+                    f"{kirsch_rho:.2f} by more than {WIDTH_MARGIN:g}: width explains part of the gap; {rest} the "
+                    "rest.")
+        return (f"The correlation does not rise with width, so width does not explain the gap to Kirsch's "
+                f"{kirsch_rho:.2f}.")
+    network = MODEL_NAMES.get(PAPER.model, PAPER.model)
+    trend = (f"On our network the correlation {'rises' if rises else 'does not rise'} with width "
+             f"({own:.2f} at width {profile.width}, {wide:.2f} at {PAPER.width}).")
+    if matches:
+        return (f"{trend} On the paper's network, {network} width {PAPER.width}, it comes within "
+                f"{WIDTH_MARGIN:g} of Kirsch's {kirsch_rho:.2f}: our GraNd reproduces his control there, so a gap on "
+                "our network comes from the network, not from a different score.")
+    return (f"{trend} On the paper's network, {network} width {PAPER.width}, it still differs from Kirsch's "
+            f"{kirsch_rho:.2f} by more than {WIDTH_MARGIN:g}: {rest} the gap there.")
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
@@ -136,8 +170,17 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     compared = kirsch_comparison(matrix, profile)
     kirsch_rho = reference.published()["kirsch_jax"]["spearman"]["grand_init_vs_input_norm"]
     at_score_epoch = single[single["epoch"] == profile.score_epoch].groupby("score")["spearman_to_mean"].mean()
-    seed_mean = widths[widths["seeds"] > 1].set_index("width")["spearman"]
-    one = widths[widths["seeds"] == 1].groupby("width")["spearman"].mean()
+    seed_mean = widths[widths["seeds"] > 1].set_index(["model", "width"])["spearman"]
+    one = widths[widths["seeds"] == 1].groupby(["model", "width"])["spearman"].mean()
+    own, wide, paper = (profile.model, profile.width), (profile.model, PAPER.width), (PAPER.model, PAPER.width)
+    network = MODEL_NAMES.get(profile.model, profile.model)
+    measured = (f"on our network ({network}) at its width {profile.width} one initialisation gives Spearman "
+                f"{one[own]:.2f} and the seed mean {seed_mean[own]:.2f}")
+    if wide != own:
+        measured += f"; at width {PAPER.width}, {one[wide]:.2f} and {seed_mean[wide]:.2f}"
+    if paper != wide:
+        measured += (f"; on the paper's network ({MODEL_NAMES.get(PAPER.model, PAPER.model)} width {PAPER.width}), "
+                     f"{one[paper]:.2f} and {seed_mean[paper]:.2f}")
     return {
         "kirsch": compared.style.format("{:.3f}", subset=compared.columns[1:]),
         "rho_grand": f"{at_score_epoch['grand']:.2f}",
@@ -147,13 +190,10 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "init_norm": f"{matrix.loc['grand@0', 'input_norm']:.3f}",
         "kirsch_init_norm": f"{kirsch_rho:.3f}",
         "single_run_claim": reference.claim("single_run"),  # judged on the seeds page
-        "w_own": f"{profile.width}",
-        "w_own_one": f"{one[profile.width]:.2f}",
-        "w_own_mean": f"{seed_mean[profile.width]:.2f}",
-        "w_paper_one": f"{one[PAPER.width]:.2f}",
-        "w_paper_mean": f"{seed_mean[PAPER.width]:.2f}",
+        "kirsch_runs": str(kirsch_runs()),
         "w_examples": f"{min(profile.score_agreement.init_check_examples, profile.num_train):,}",
-        "w_conclusion": width_conclusion(seed_mean, profile.width, kirsch_rho),
+        "w_measured": measured,
+        "w_conclusion": width_conclusion(seed_mean, profile, kirsch_rho),
     }
 
 
