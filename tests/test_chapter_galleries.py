@@ -30,6 +30,12 @@ def test_facts():
     assert (facts["hardest_class"], facts["easiest_class"]) == ("cat", "airplane")
     # the top 10% are 10 images: the truck at 2.0 and nine cats
     assert facts["top_share"] == "90%" and facts["top"] == "10%"
+    assert facts["top_note"] == "against 10% of the training set: a class-blind pruning rule keeps it over-represented"
+    even = scores_table().assign(el2n=lambda t: np.where(t["label"] == 3, 5.0, 0.0) + np.arange(100) % 10 / 100)
+    even.loc[even["label"] == 3, "el2n"] = [5.0] + [0.001] * 9  # cat highest on average, yet one cat in the top 10
+    facts = galleries.facts({"scores": even}, profile)
+    assert (facts["hardest_class"], facts["top_share"]) == ("cat", "10%")
+    assert facts["top_note"] == "no more than its 10% of the training set"
     assert (facts["per_row"], facts["epoch"], facts["seeds"]) == ("8", f"{profile.score_epoch:g}",
                                                                  str(profile.score_seeds))
     assert galleries.verdicts({}, profile) == [] and galleries.CLAIMS == ()

@@ -25,31 +25,41 @@ def sweep(windows: dict[int, list[float]], random: tuple[float, ...] = (0.5,)) -
 
 
 RISES = ("Accuracy rises with every step of the offset, from 60.00% for the hardest window to 63.00% for the last "
-         "one tested ({} skipped): here the hardest examples hurt wherever the window starts, so the best window is "
-         "the easiest one tested, not one that skips a small tail. That is what a data-scarce regime predicts "
-         "(Sorscher et al., 2022); the regime page tests it by varying the amount of data.")
+         "one tested ({} skipped): the best window is the easiest one tested, not one that skips a small tail. {}; "
+         "the regime page varies the amount of data.")
+FULL = ("This profile trains on the whole training set, where Sorscher et al. (2022) expect harder examples to "
+        "pay")
+SCARCE = get_profile("scarce")
 
 
-def test_context_rising_over_more_than_two_offsets():
-    assert offsets.context(sweep({0: [0.6], 10: [0.61], 20: [0.62], 200: [0.63]}), N) == RISES.format("200")
-    assert offsets.context(sweep({0: [0.6], 1000: [0.61], 6000: [0.63]}), 10_000) == RISES.format("6,000")
+def best(skipped: str, share: str) -> str:
+    return (f"On the mean over all seeds the best window skips the top {skipped} examples ({share}); the verdict "
+            "chooses on one seed and judges on the others.")
+
+
+def test_context_rising_over_more_than_two_offsets_says_what_the_amount_of_data_predicts():
+    rising = sweep({0: [0.6], 10: [0.61], 20: [0.62], 200: [0.63]})
+    scarce = "Sorscher et al. (2022) predict this for scarce data, and these are {:,} images"
+    assert offsets.context(rising, PROFILE) == RISES.format("200", scarce.format(1_000))  # smoke: a subset too
+    assert offsets.context(rising, SCARCE) == RISES.format("200", scarce.format(2_500))
+    laptop = replace(get_profile("laptop"), offsets=PROFILE.offsets)
+    assert offsets.context(sweep({0: [0.6], 1000: [0.61], 6000: [0.63]}), laptop) == RISES.format("6,000", FULL)
 
 
 def test_context_best_window_when_not_rising_at_every_step():
     dips = sweep({0: [0.6], 10: [0.65], 20: [0.62], 200: [0.63]})
-    assert offsets.context(dips, N) == "The best window skips the top 10 examples (1.0%)."
+    assert offsets.context(dips, PROFILE) == best("10", "1.0%")
     flat = sweep({0: [0.6], 10: [0.6], 20: [0.6]})  # ties count as rising (monotonic, not strictly)
-    assert offsets.context(flat, N).startswith("Accuracy rises")
+    assert offsets.context(flat, PROFILE).startswith("Accuracy rises")
 
 
 def test_context_best_window_with_only_two_offsets():
-    assert offsets.context(sweep({0: [0.6], 200: [0.63]}), N) == "The best window skips the top 200 examples (20.0%)."
+    assert offsets.context(sweep({0: [0.6], 200: [0.63]}), PROFILE) == best("200", "20.0%")
 
 
 def test_context_averages_the_seeds():
     # seed means: 0.60, 0.62, 0.61 -> best at 10 though its first seed is the lowest
-    assert offsets.context(sweep({0: [0.6, 0.6], 10: [0.59, 0.65], 20: [0.61, 0.61]}), N) == (
-        "The best window skips the top 10 examples (1.0%).")
+    assert offsets.context(sweep({0: [0.6, 0.6], 10: [0.59, 0.65], 20: [0.61, 0.61]}), PROFILE) == best("10", "1.0%")
 
 
 def test_facts_numbers_and_table():
@@ -61,7 +71,7 @@ def test_facts_numbers_and_table():
     table = facts["table"].data
     assert list(table.index) == ["0 (0%)", "200 (20%)"]
     assert table["test accuracy"].round(4).tolist() == [0.61, 0.64] and table["runs"].tolist() == [2, 2]
-    assert facts["context"] == "The best window skips the top 200 examples (20.0%)."
+    assert facts["context"] == best("200", "20.0%")
 
 
 def test_window_size_thousands():

@@ -48,3 +48,15 @@ def test_the_whole_training_set_is_the_papers_regime():
     assert facts["regime"] == "the paper's full training set"
     assert (facts["n_train"], facts["study"], facts["regime_sizes"], facts["budgets"]) == (
         "50,000 training images", "40%", "4", "5")
+
+
+@pytest.mark.parametrize(("name", "runs"), [("paper", 216), ("laptop", 45), ("smoke", 12)])
+def test_retraining_runs_count_seeds_per_method_and_fraction(name, runs):
+    # paper: 9 fractions x 6 methods x 4 seeds; laptop: 3 fractions x (3 x 3 primary + 3 x 2 controls);
+    # smoke: 2 fractions x 6 methods x 1 seed
+    assert pruning_curves.retraining_runs(get_profile(name)) == runs
+
+
+def test_the_paper_profiles_cost_is_stated_on_every_profile():
+    facts = pruning_curves.facts(TABLES, get_profile("smoke"))
+    assert facts["paper_runs"] == "216 retraining runs of 200 epochs"

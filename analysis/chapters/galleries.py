@@ -51,11 +51,16 @@ def facts(tables: dict, profile: Profile) -> dict:
     per_class = pd.Series(scores).groupby(labels).mean().set_axis(names).sort_values()
     order = np.argsort(-scores, kind="stable")
     top = labels[order[: round(TOP_SHARE * len(order))]]
+    hardest = names.index(per_class.index[-1])
+    top_share, class_share = np.mean(top == hardest), np.mean(labels == hardest)
     return {
         "table": per_class.rename("mean EL2N").rename_axis("class").to_frame().style.format("{:.3f}"),
         "hardest_class": str(per_class.index[-1]),
         "easiest_class": str(per_class.index[0]),
-        "top_share": f"{np.mean(top == names.index(per_class.index[-1])):.0%}",
+        "top_share": f"{top_share:.0%}",
+        "top_note": (f"against {class_share:.0%} of the training set: a class-blind pruning rule keeps it "
+                     "over-represented" if top_share > class_share else
+                     f"no more than its {class_share:.0%} of the training set"),
         "per_row": str(PER_ROW),
         "top": f"{TOP_SHARE:.0%}",
         "epoch": f"{profile.score_epoch:g}",

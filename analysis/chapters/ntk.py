@@ -117,7 +117,7 @@ def context(study: pd.DataFrame, after: float, per_group: int) -> str:
     return (
         f"From epoch {late.columns[0]:g} on, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
         f"{ratio.max():.2f} times as fast as the lowest group's"
-        + (", while every group slows down as the learning rate decays" if (late.iloc[:, -1] < late.iloc[:, 0]).all()
+        + (", while every group slows down" if (late.iloc[:, -1] < late.iloc[:, 0]).all()
            else "")
         + f": the fastest kernel moves {late.iloc[:, 0].max():.2g} per epoch at epoch {late.columns[0]:g} and "
         f"{late.iloc[:, -1].max():.2g} at epoch {late.columns[-1]:g}. "

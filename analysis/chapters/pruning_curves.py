@@ -9,7 +9,7 @@ from torch import Tensor
 
 from analysis import prune, rules
 from analysis.data import CLASS_NAMES
-from analysis.profiles import Profile
+from analysis.profiles import PAPER, Profile
 from analysis.retraining import (
     METHODS,
     PRIMARY_METHODS,
@@ -58,6 +58,12 @@ def curves(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(M
     return pd.concat(frames, ignore_index=True)
 
 
+def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
+    """How many retraining runs `curves` trains at `profile` (score and full-data runs not counted)."""
+    seeds = sum(profile.retrain_seeds if m in PRIMARY_METHODS else profile.secondary_seeds for m in methods)
+    return seeds * len(profile.pruning_curves.fractions)
+
+
 def class_coverage(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS)) -> pd.DataFrame:
     """The share of each class kept, one row per method and fraction (columns: class names where known).
 
@@ -102,6 +108,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "regime": ("a data-scarce regime, where Sorscher et al. (2022) predict that keeping the hardest examples "
                    "helps less than keeping the easiest" if profile.train_per_class else
                    "the paper's full training set"),
+        "paper_runs": f"{retraining_runs(PAPER):,} retraining runs of {PAPER.epochs:g} epochs",
         "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
     }

@@ -39,20 +39,22 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
             "seed_noise": seed_noise(profile, store).table()}
 
 
-def beating_random(sweep: pd.DataFrame, noise: SeedNoise) -> list[str]:
-    """The (score, epoch) subsets that beat random pruning beyond two standard errors, as "<score> at epoch <e>"."""
+def against_random(sweep: pd.DataFrame, noise: SeedNoise, side: int) -> list[str]:
+    """The (score, epoch) subsets whose accuracy lies above (`side` +1) or below (-1) random pruning's beyond two
+    standard errors, as "<score> at epoch <e>"."""
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
     return [f"{s} at epoch {e:g}" for (s, e), g in scored.groupby(["score", "epoch"])
-            if compare(g["test_acc"], rnd["test_acc"], noise) > 0]
+            if compare(g["test_acc"], rnd["test_acc"], noise) == side]
 
 
 def context(sweep: pd.DataFrame, noise: SeedNoise) -> str:
-    """The sentence under the table: which subsets beat random pruning, or that none does."""
-    beats = beating_random(sweep, noise)
-    return (f"Subsets that beat random pruning beyond two standard errors: {', '.join(beats)}." if beats
-            else "No score from any epoch beats random pruning beyond two standard errors here: keeping the "
-                 "highest-scoring examples hurts at this scale, for the measured reasons on the "
-                 "pruning-curves page (class balance of the kept subsets, a data-scarce regime).")
+    """The sentence under the table: which subsets beat random pruning, or that none does and which lose to it."""
+    if beats := against_random(sweep, noise, +1):
+        return f"Subsets that beat random pruning beyond two standard errors: {', '.join(beats)}."
+    loses = against_random(sweep, noise, -1)
+    return ("No score from any epoch beats random pruning beyond two standard errors here; "
+            + (f"{', '.join(loses)} {'falls' if len(loses) == 1 else 'fall'} below it." if loses
+               else "every one is within noise of it."))
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
