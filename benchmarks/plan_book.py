@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import Executor
+from contextlib import ExitStack, contextmanager
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -24,45 +27,50 @@ from analysis import chapters, retraining, score_runs
 from analysis.chapters import lmc, ntk
 from analysis.profiles import Profile, get_profile
 from analysis.store import RunStore, config_key, results_root
+from analysis.sweep import RunTask
 from analysis.train import checkpoints_missing
 
 
-def ntk_runs(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
-    """The NTK page's training (`ntk.kernel_runs`), computing no kernel."""
-    ntk.kernel_runs(profile, store, executor)
-    return pd.DataFrame()
+def stand_in_metrics(task: RunTask, profile: Profile) -> dict:
+    """A training run's result, drawn from its key: test accuracy about 85% with a point of seed noise."""
+    rng = np.random.default_rng(int(config_key("train", task.config.key_dict()), 16) % 2**32)
+    n = profile.num_train if task.subset is None else len(task.subset)
+    return {"final_test_acc": 0.85 + 0.01 * rng.standard_normal(), "final_train_acc": 0.9 + 0.01 * rng.random(),
+            "train_examples": n}
 
 
-def plan(profile_name: str) -> pd.DataFrame:
-    """One row per page: runs it submits, new to this plan and not yet stored, in run-equivalents."""
-    profile = get_profile(profile_name)
-    store = RunStore(profile.name, results_root())
-    seen: set[str] = set()
-    regenerated: set[str] = set()
-    on_page: dict[str, set[str]] = defaultdict(set)
-    rows = []
-    page = ""
-    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+def _rng(*parts) -> np.random.Generator:
+    return np.random.default_rng(int(config_key("stand-in", {"parts": [str(p) for p in parts]}), 16) % 2**32)
+
+
+def lmc_barriers(profile: Profile, children: list, subset, store: RunStore) -> list[dict]:
+    """The LMC page's barriers between two children (`lmc._barriers`), drawn, not measured; nothing stored."""
+    rng = _rng(*(config_key("train", c.key_dict()) for c in children))
+    return [{"eval_set": name, "bn_reset": reset, "barrier": float(rng.uniform(0.0, 0.05))}
+            for name in ("test", "own train") for reset in (False, True)]
+
+
+def ntk_study(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
+    """The NTK page's training (`ntk.kernel_runs`), with drawn kernel velocities and distances in the shape of
+    `ntk.study`; no kernel is computed or stored."""
+    runs, samples = ntk.kernel_runs(profile, store, executor)
+    epochs, rng = sorted(profile.ntk.epochs), _rng(profile.name, "ntk")
+    return pd.DataFrame([{"seed": s, "epoch": e, "group": g, "velocity": rng.uniform(0.001, 0.1) if i else np.nan,
+                          "distance_from_start": rng.uniform(0.0, 1.0) if i else 0.0}
+                         for s in range(len(runs)) for i, e in enumerate(epochs) for g in range(len(samples))])
+
+
+@contextmanager
+def dry_training(profile: Profile, store: RunStore, on_run: Callable[[RunTask], None] = lambda task: None):
+    """Within: every training sweep returns `stand_in_metrics` (each task passed to `on_run` first), scores not
+    in `store` are random stand-ins, LMC barriers and NTK kernels are drawn. Nothing trains, nothing drawn is
+    stored; input norms and scores already stored are real."""
 
     def run_all(tasks, executor=None, desc=""):
         tasks = list(tasks)
         for task in tasks:
-            key = config_key("train", task.config.key_dict())
-            share = (task.config.steps - task.config.start_step()) / profile.steps  # LMC children: spawn to end
-            if key not in on_page[page]:  # a page reads some runs several times (score runs)
-                on_page[page].add(key)
-                counts[page]["runs"] += 1
-                counts[page]["run-equivalents"] += share
-            stored = store.has("train", task.config.key_dict())
-            if key not in seen:
-                seen.add(key)
-                counts[page]["new runs"] += 1
-                counts[page]["to train (run-equivalents)"] += 0 if stored else share
-            if stored and task.checkpoints and key not in regenerated and checkpoints_missing(task.config, store):
-                regenerated.add(key)
-                counts[page]["to train (run-equivalents)"] += share
-        n = profile.num_train
-        return [{"final_test_acc": 0.5, "final_train_acc": 0.5, "train_examples": n} for _ in tasks]
+            on_run(task)
+        return [stand_in_metrics(task, profile) for task in tasks]
 
     real_score_of_run = score_runs.score_of_run
 
@@ -76,20 +84,46 @@ def plan(profile_name: str) -> pd.DataFrame:
         seed = int(config_key(score, {"train": config.key_dict(), "step": step}), 16) % 2**31
         return torch.rand(n, generator=torch.Generator().manual_seed(seed))
 
-    patches = [mock.patch.object(module, "run_all", run_all) for module in (score_runs, lmc)]
-    patches += [mock.patch.object(retraining, "run_all", run_all),
-                mock.patch.object(score_runs, "score_of_run", score_of_run),
-                mock.patch.object(lmc, "_barriers", lambda *args: []),
-                mock.patch.object(ntk, "study", ntk_runs)]
-    for p in patches:
-        p.start()
-    try:
+    with ExitStack() as stack:
+        for module in (score_runs, lmc, retraining):
+            stack.enter_context(mock.patch.object(module, "run_all", run_all))
+        stack.enter_context(mock.patch.object(score_runs, "score_of_run", score_of_run))
+        stack.enter_context(mock.patch.object(lmc, "_barriers", lmc_barriers))
+        stack.enter_context(mock.patch.object(ntk, "study", ntk_study))
+        yield
+
+
+def plan(profile_name: str) -> pd.DataFrame:
+    """One row per page: runs it submits, new to this plan and not yet stored, in run-equivalents."""
+    profile = get_profile(profile_name)
+    store = RunStore(profile.name, results_root())
+    seen: set[str] = set()
+    regenerated: set[str] = set()
+    on_page: dict[str, set[str]] = defaultdict(set)
+    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    page = ""
+
+    def count(task: RunTask) -> None:
+        key = config_key("train", task.config.key_dict())
+        share = (task.config.steps - task.config.start_step()) / profile.steps  # LMC children: spawn to end
+        if key not in on_page[page]:  # a page reads some runs several times (score runs)
+            on_page[page].add(key)
+            counts[page]["runs"] += 1
+            counts[page]["run-equivalents"] += share
+        stored = store.has("train", task.config.key_dict())
+        if key not in seen:
+            seen.add(key)
+            counts[page]["new runs"] += 1
+            counts[page]["to train (run-equivalents)"] += 0 if stored else share
+        if stored and task.checkpoints and key not in regenerated and checkpoints_missing(task.config, store):
+            regenerated.add(key)
+            counts[page]["to train (run-equivalents)"] += share
+
+    rows = []
+    with dry_training(profile, store, count):
         for page in chapters.PAGES:
             chapters.module(page).run(profile, store)
             rows.append({"page": page, **counts[page]})
-    finally:
-        for p in patches:
-            p.stop()
     return pd.DataFrame(rows).set_index("page").fillna(0)
 
 
