@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -54,3 +55,12 @@ def cifar10():
     from analysis.data import load_dataset
 
     return load_dataset("cifar10")
+
+
+@pytest.fixture(scope="module")
+def plan_book():
+    """benchmarks/plan_book.py as a module (`plan`, `dry_training`)."""
+    spec = importlib.util.spec_from_file_location("plan_book", REPO / "benchmarks" / "plan_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

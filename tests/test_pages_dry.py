@@ -7,7 +7,6 @@ execution order (the scorecard reads the verdicts the other pages record), with 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -21,14 +20,6 @@ from analysis.reproduce import EXECUTION_ORDER
 from analysis.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plan_book():
-    spec = importlib.util.spec_from_file_location("plan_book", REPO / "benchmarks" / "plan_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 GLUED = re.compile(r"\{glue(?::\w+)?\}`([^`]+)`|```\{glue(?::\w+)?\}\s+(\S+)")  # inline roles and directives

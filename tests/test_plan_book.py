@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from analysis import chapters
 from analysis.chapters import lmc
 from analysis.profiles import get_profile
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plan_book():
-    spec = importlib.util.spec_from_file_location("plan_book", REPO / "benchmarks" / "plan_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_an_empty_store_trains_everything_and_lmc_children_count_from_their_spawn_point(plan_book):
