@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from concurrent.futures import Executor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
 from torch import Tensor
@@ -98,18 +98,21 @@ def full_data(profile: Profile, store: RunStore, executor: Executor | None = Non
                          for s, m in enumerate(metrics)])
 
 
-def seed_noise(profile: Profile, store: RunStore) -> SeedNoise:
-    """The profile's single-run standard deviation of test accuracy, pooled over every stored training run
-    that differs from another only by its seed, on the profile's own training set and network (score runs and
-    retraining arms; other data sizes, label noise and architectures have noise of their own). LMC children are
-    left out: spawned from one parent checkpoint, they share all but their data order, so their spread understates
-    a run's."""
+def seed_noise(profile: Profile, store: RunStore, variant: Variant = PROTOCOL) -> SeedNoise:
+    """The single-run standard deviation of test accuracy in one condition, `profile`'s protocol as `variant`
+    departs from it, pooled over every stored run of that condition that differs from another only by its seed
+    (score runs, and retraining arms on one subset). Runs of another training set, size, label noise, network,
+    budget or learning rate are other conditions, with noise of their own. LMC children are left out: spawned from
+    one parent checkpoint, they share all but their data order, so their spread understates a run's."""
+    condition = _condition(json.loads(json.dumps(profile.train_config(0, variant).key_dict())))  # as stored
     groups = defaultdict(list)
-    data = asdict(profile.data())
     for config, metrics in store.configs("train"):
-        if config["init_from"] or config["data"] != data or (config["model"], config["width"]) != (
-                profile.model, profile.width):
-            continue
-        groups[json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)].append(
-            metrics["final_test_acc"])
+        if not config["init_from"] and _condition(config) == condition:
+            groups[json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)].append(
+                metrics["final_test_acc"])
     return SeedNoise.pooled(groups.values())
+
+
+def _condition(config: dict) -> dict:
+    """What makes runs one condition: their config but for the seed, the subset trained on and the checkpoints."""
+    return {k: v for k, v in config.items() if k not in ("seed", "subset", "save_steps")}

@@ -1,8 +1,8 @@
 """The claim rules: each of the paper's claims judged from a page's tables by a stated rule.
 
 One function per claim, named by the claim's id in `published_results.yaml` (and in the store and
-the glue keys). Accuracy differences count only by `analysis.statistics` (two standard errors, with
-the profile's pooled seed noise for single-seed arms; a match needs a 90% interval within one point).
+the glue keys). Accuracy differences count only by `analysis.statistics` (two standard errors, with the
+seed noise pooled within each arm's condition; a match needs a 90% interval within one point).
 Rules read tables, never the book: a page applies them (`analysis.chapters.<page>.verdicts`).
 
 Four outcomes. A claim holding in several conditions (fractions, budgets, epochs) is *reproduced* when
@@ -13,7 +13,7 @@ a precondition that fails at this scale, or no runs at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,24 +188,26 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, score_epoch: float, no
     )
 
 
-def transfer(df: pd.DataFrame, noise: SeedNoise) -> Verdict:
+def transfer(df: pd.DataFrame, noise: Mapping[str, SeedNoise]) -> Verdict:
     """Claim transfer: scores from another architecture or hyperparameters prune as well as the target's own.
 
-    Foreign cells only (source != target, random excluded). A cell holds if it matches or beats the
-    target's own scores, fails if it loses to them. Targets whose own scores do not beat random are
-    left out (precondition: scores that prune well there); if none is left, inconclusive.
+    Foreign cells only (source != target, random excluded), each target with its own seed noise (`noise`, by
+    target). A cell holds if it matches or beats the target's own scores, fails if it loses to them. Targets
+    whose own scores do not beat random are left out (precondition: scores that prune well there); if none is
+    left, inconclusive.
     """
     held, skipped = [], []
     for target, t in df.groupby("target"):
+        noise_t = noise[target]
         own, rnd = accuracies(t, source=target), accuracies(t, source="random")
-        if beats(own, rnd, noise) is not True:
+        if beats(own, rnd, noise_t) is not True:
             skipped.append(str(target))
             continue
         for source in t["source"].unique():
             if source not in ("random", target):
                 cell = accuracies(t, source=source)
-                sign = compare(cell, own, noise)
-                held.append(True if sign > 0 or equivalent(cell, own, noise) else False if sign < 0 else None)
+                sign = compare(cell, own, noise_t)
+                held.append(True if sign > 0 or equivalent(cell, own, noise_t) else False if sign < 0 else None)
     paper = "scores transfer across architectures and hyperparameters"
     if not held:
         return Verdict("transfer", "transfer", f"own scores beat random at no target ({', '.join(skipped)})", paper,
@@ -249,13 +251,14 @@ def window_cifar10(offsets: pd.DataFrame, n_train: int, noise: SeedNoise) -> Ver
     )
 
 
-def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, noise: SeedNoise) -> Verdict:
+def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, under_noise: SeedNoise, on_clean: SeedNoise) -> Verdict:
     """Claim noise_tail: corrupted labels pile up in the top EL2N bin, and skipping that tail helps.
 
     Concentrated: the top EL2N bin's noisy share exceeds twice the noise rate. Skipping helps: the gain of
     the smallest offset > 0 over offset 0 under noise beats the same gain on clean labels (selection
-    `clean`, the control: at small scale accuracy rises with the offset even without noise). Inconclusive
-    on that part where the clean control is missing.
+    `clean`, the control: at small scale accuracy rises with the offset even without noise), each arm with its
+    condition's seed noise (`under_noise`, `on_clean`). Inconclusive on that part where the clean control is
+    missing.
     """
     el2n = bins[bins["score"] == "el2n"]
     top, rate = float(el2n.loc[el2n["bin"].idxmax(), "noisy_fraction"]), float(el2n["noise_rate"].iloc[0])
@@ -267,7 +270,7 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, noise: SeedNoise) -> V
     else:
         arms = [accuracies(noisy, offset=skip), accuracies(clean, offset=0)], [accuracies(noisy, offset=0),
                                                                                accuracies(clean, offset=skip)]
-        estimate = contrast(*arms, noise)  # the gain under noise minus the gain on clean labels
+        estimate = contrast(*arms, [under_noise, on_clean, under_noise, on_clean])  # gain under noise - on clean
         skips, (low, high) = _held(estimate), interval(estimate, 0.95)
         noisy_gain = arms[0][0].mean() - arms[1][0].mean()
         clean_gain = arms[1][1].mean() - arms[0][1].mean()
@@ -281,17 +284,18 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, noise: SeedNoise) -> V
     )
 
 
-def hard_vs_easy(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> pd.Series:
+def hard_vs_easy(sweep: pd.DataFrame, fraction: float, noise: Mapping[float, SeedNoise], axis: str) -> pd.Series:
     """Per value of `axis` (ascending; index named `axis`): +1 where keeping the hardest beats keeping the easiest
     at `fraction` pruned beyond two standard errors, -1 where it loses, 0 within them. `sweep` is one of the regime
-    page's tables; `axis` its column varied (`size` in training images, or `budget_epochs`)."""
+    page's tables; `axis` its column varied (`size` in training images, or `budget_epochs`); `noise` the seed noise
+    at each value of it."""
     points = sorted(sweep.loc[sweep["fraction"] == fraction, axis].unique())
     signs = [compare(accuracies(sweep, **{axis: x}, fraction=fraction, selection="hard"),
-                     accuracies(sweep, **{axis: x}, fraction=fraction, selection="easy"), noise) for x in points]
+                     accuracies(sweep, **{axis: x}, fraction=fraction, selection="easy"), noise[x]) for x in points]
     return pd.Series(signs, index=pd.Index(points, dtype=float, name=axis), dtype=int)
 
 
-def crossover(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> float | None:
+def crossover(sweep: pd.DataFrame, fraction: float, noise: Mapping[float, SeedNoise], axis: str) -> float | None:
     """The smallest value of `axis` from which keeping the hardest beats keeping the easiest at `fraction` pruned
     at every larger value too (`hard_vs_easy`), or None if it does not win at the largest."""
     start = None
@@ -302,12 +306,12 @@ def crossover(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str)
     return start
 
 
-def regime(sizes: pd.DataFrame, noise: SeedNoise, fraction: float | None = None) -> Verdict:
+def regime(sizes: pd.DataFrame, noise: Mapping[float, SeedNoise], fraction: float | None = None) -> Verdict:
     """Claim regime (Sorscher et al. 2022, not the paper's): easy wins at the smallest training set, hard at the
     largest.
 
     `sizes` is the regime page's data-size table (`size`: training images before pruning); compared at
-    `fraction` pruned (default: the largest).
+    `fraction` pruned (default: the largest), each size with its own seed noise (`noise`, by size).
     """
     f = float(sizes.loc[sizes["selection"] != "full", "fraction"].max()) if fraction is None else fraction
     points = sorted(sizes.loc[sizes["fraction"] == f, "size"].unique())
@@ -324,7 +328,8 @@ def regime(sizes: pd.DataFrame, noise: SeedNoise, fraction: float | None = None)
     def gap(size: int) -> float:
         return float(arm(size, "hard").mean() - arm(size, "easy").mean())
 
-    held = [beats(arm(small, "easy"), arm(small, "hard"), noise), beats(arm(large, "hard"), arm(large, "easy"), noise)]
+    held = [beats(arm(small, "easy"), arm(small, "hard"), noise[small]),
+            beats(arm(large, "hard"), arm(large, "easy"), noise[large])]
     return Verdict(
         "regime", "regime",
         f"{f:.0%} pruned, hard minus easy: {gap(small):+.2%} at {small:,.0f} training images, {gap(large):+.2%} at "

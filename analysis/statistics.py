@@ -1,9 +1,10 @@
 """The one statistical rule every comparison of accuracies uses, and the row filter it reads.
 
-An arm is an array of per-seed test accuracies. Its variance comes from the profile's single-run standard
-deviation (`SeedNoise`, pooled over the stored runs that differ from another only by their seed), unless
-the arm's own seeds carry more degrees of freedom than the pool; never from a single run, never zero. Arms
-that borrow the pooled estimate share it: their variances form one term with the pool's degrees of freedom.
+An arm is an array of per-seed test accuracies. Its variance comes from the single-run standard deviation of
+its condition (`SeedNoise`, pooled over the stored runs of that condition that differ from another only by their
+seed: `analysis.retraining.seed_noise`), unless the arm's own seeds carry more degrees of freedom than the pool;
+never from a single run, never zero. Arms that borrow one pooled estimate share it: their variances form one
+term with the pool's degrees of freedom.
 
 - **A difference** (`compare`) counts only where the 95% confidence interval of the difference of the
   means (Welch's t) excludes zero: beyond about two standard errors when the noise is well estimated,
@@ -17,7 +18,8 @@ that borrow the pooled estimate share it: their variances form one term with the
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,26 +55,44 @@ class SeedNoise:
         """Back from `table`."""
         return cls(float(table["sd"].iloc[0]), int(table["dof"].iloc[0]))
 
+    @classmethod
+    def by(cls, table: pd.DataFrame, column: str) -> dict:
+        """Back from `noise_table`: each condition's noise by its value of `column`."""
+        return {row[column]: cls(float(row["sd"]), int(row["dof"])) for _, row in table.iterrows()}
 
-def contrast(plus, minus, noise: SeedNoise) -> tuple[float, float, float]:
+
+def noise_table(noises: Mapping, column: str) -> pd.DataFrame:
+    """A page's table of the seed noise of several conditions (one row per key of `noises`, in `column`)."""
+    return pd.concat([noise.table().assign(**{column: key}) for key, noise in noises.items()], ignore_index=True)
+
+
+def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float, float, float]:
     """(sum of the means of `plus` arms - sum of the means of `minus` arms, its standard error, degrees of freedom).
 
-    Arms with more seeds than the pool has degrees of freedom use their own variance (df n - 1); the others
-    share the pooled one, as one term with `noise.dof`; the terms combine by Welch-Satterthwaite. The error is
-    inf where an arm has no seeds, where the pool has no estimate and an arm cannot stand on its own, or where
-    every variance is zero (seeds that all agree are not evidence of no noise).
+    `noise` is the pooled estimate of the arms' condition, or one per arm (`plus` then `minus`) where they come
+    from conditions of their own. Arms with more seeds than their pool has degrees of freedom use their own
+    variance (df n - 1); the others borrow their pool's, the arms of one pool as one term with its `dof`; the terms
+    combine by Welch-Satterthwaite. The error is inf where an arm has no seeds, where a pool without an estimate
+    has an arm that cannot stand on its own, or where every variance is zero (seeds that all agree are not
+    evidence of no noise).
     """
     arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
+    pools = [noise] * len(arms) if isinstance(noise, SeedNoise) else list(noise)
+    if len(pools) != len(arms):
+        raise ValueError(f"{len(pools)} seed-noise estimates for {len(arms)} arms: give one, or one per arm.")
     if any(len(x) == 0 for x in arms):
         return math.nan, math.inf, 0.0
     diff = sum(float(x.mean()) for x in arms[: len(plus)]) - sum(float(x.mean()) for x in arms[len(plus):])
-    own = [x for x in arms if len(x) - 1 > noise.dof]
-    borrowed = sum(1 / len(x) for x in arms if len(x) - 1 <= noise.dof)
-    terms = [(float(x.var(ddof=1)) / len(x), len(x) - 1) for x in own]
-    if borrowed:
-        if not noise.dof:
+    terms = [(float(x.var(ddof=1)) / len(x), len(x) - 1) for x, pool in zip(arms, pools, strict=True)
+             if len(x) - 1 > pool.dof]
+    borrowed: dict[SeedNoise, float] = defaultdict(float)
+    for x, pool in zip(arms, pools, strict=True):
+        if len(x) - 1 <= pool.dof:
+            borrowed[pool] += 1 / len(x)
+    for pool, share in borrowed.items():
+        if not pool.dof:
             return diff, math.inf, 0.0
-        terms.append((noise.sd**2 * borrowed, noise.dof))
+        terms.append((pool.sd**2 * share, pool.dof))
     var = sum(v for v, _ in terms)
     if var == 0:
         return diff, math.inf, 0.0

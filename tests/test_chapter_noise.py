@@ -11,7 +11,7 @@ import pytest
 
 from analysis.chapters import noise
 from analysis.profiles import Noise, get_profile
-from analysis.statistics import SeedNoise
+from analysis.statistics import SeedNoise, noise_table
 
 PROFILE = replace(get_profile("smoke"), noise=Noise(fraction=0.1), score_epoch=0.5, study_fraction=0.5)
 N = PROFILE.num_train  # 1,000: 10% noisy is 100 examples
@@ -88,7 +88,7 @@ def tables() -> dict[str, pd.DataFrame]:
     # four one-seed arms' contrast, 2 * sqrt(4) * 1 = 4 points
     windows = pruning({0: 0.55, 47: 0.61, 93: 0.62, 186: 0.63}, clean={0: 0.70, 47: 0.70, 93: 0.71, 186: 0.72})
     return {"bins": bins, "detection": detection, "pruning": windows, "full": full, "distributions": pd.DataFrame(),
-            "seed_noise": NOISE.table()}
+            "seed_noise": noise_table({0.0: NOISE, PROFILE.noise.fraction: NOISE}, "label_noise")}
 
 
 def test_noise_rate_is_read_from_the_el2n_bins():

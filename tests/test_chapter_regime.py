@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from dataclasses import replace
 
 import pandas as pd
@@ -13,7 +14,7 @@ from analysis import plots, retraining
 from analysis.chapters import regime
 from analysis.profiles import PROTOCOL, Regime, get_profile
 from analysis.retraining import RandomSubset
-from analysis.statistics import SeedNoise
+from analysis.statistics import SeedNoise, noise_table
 
 BUDGETS, FRACTIONS = (2.0, 8.0), (0.5, 0.7)
 SIZES = (500, 1_000, 2_500)  # training images: 50, 100 and 250 per class
@@ -22,6 +23,7 @@ PROFILE = replace(get_profile("smoke"), regime=Regime(sizes=(50, 100, 250), epoc
 HALF = PROFILE.study_fraction  # 50%: the size sweep's fraction pruned
 # one point of single-run noise: with one seed per cell a difference counts beyond 2 * sqrt(2) * 1 = 2.8 points
 NOISE = SeedNoise(sd=0.01, dof=10)
+EVERYWHERE = defaultdict(lambda: NOISE)  # that noise at every size and budget
 
 
 def sweep(cells: dict[tuple[float, float], dict[str, float]], train: dict[float, float] | None = None) -> pd.DataFrame:
@@ -66,9 +68,10 @@ def size_sweep(hard_minus_easy: dict[int, float], random: float | dict[int, floa
 
 def tables(sizes: pd.DataFrame | None = None, budgets: pd.DataFrame | None = None,
            noise: SeedNoise = NOISE) -> dict[str, pd.DataFrame]:
-    """The page's tables, each sweep a tie everywhere unless given."""
+    """The page's tables, each sweep a tie everywhere unless given, `noise` at every size and budget."""
     return {"sizes": size_sweep({}) if sizes is None else sizes, "budgets": sweep(grid({})) if budgets is None
-            else budgets, "seed_noise": noise.table()}
+            else budgets, "size_noise": noise_table({n: noise for n in SIZES}, regime.SIZE),
+            "budget_noise": noise_table({b: noise for b in BUDGETS}, regime.BUDGET)}
 
 
 # --- the sweeps, without training ----------------------------------------------------------------------------
@@ -181,7 +184,7 @@ def test_size_crossover_fact():
     assert says({500: -0.05, 1_000: 0.05, 2_500: 0.02}) == (
         "50% pruned: easy wins at 500 images, hard wins at 1,000 images, within noise at 2,500 images, "
         "so hard does not win at the largest size")
-    assert regime.crossings(size_sweep({1_000: 0.05, 2_500: 0.05}), [HALF], NOISE, regime.SIZE) == {HALF: 1_000.0}
+    assert regime.crossings(size_sweep({1_000: 0.05, 2_500: 0.05}), [HALF], EVERYWHERE, regime.SIZE) == {HALF: 1_000.0}
 
 
 def test_size_context_names_the_sizes_where_random_beats_both_ends():
@@ -190,8 +193,8 @@ def test_size_context_names_the_sizes_where_random_beats_both_ends():
     assert regime.facts(tables(beats), PROFILE)["size_context"] == (
         "At 50% pruned, random pruning beats both the hardest and the easiest subset at 500 and 2,500 images.")
     one = size_sweep({}, random={2_500: 0.85})
-    assert regime.size_context(one, HALF, NOISE).endswith("subset at 2,500 images.")
-    assert regime.size_context(size_sweep({}, random=0.82), HALF, NOISE).endswith(  # 2 points: within noise
+    assert regime.size_context(one, HALF, EVERYWHERE).endswith("subset at 2,500 images.")
+    assert regime.size_context(size_sweep({}, random=0.82), HALF, EVERYWHERE).endswith(  # 2 points: within noise
         "subset at no size.")
 
 
@@ -214,7 +217,7 @@ def test_budget_crossover_fact_joins_the_fractions():
     assert regime.facts(tables(budgets=table), PROFILE)["budget_crossover"] == (
         "50% pruned: easy wins at 2 epochs, hard wins at 8 epochs, so hard wins from 8 epochs on; "
         "70% pruned: easy wins at 2 and 8 epochs, so hard does not win at the longest budget")
-    assert regime.crossings(table, FRACTIONS, NOISE, regime.BUDGET) == {0.5: 8.0, 0.7: None}
+    assert regime.crossings(table, FRACTIONS, EVERYWHERE, regime.BUDGET) == {0.5: 8.0, 0.7: None}
     within = sweep(grid({(0.5, 2.0): -0.05, (0.5, 8.0): 0.02, (0.7, 2.0): -0.05, (0.7, 8.0): -0.05}))
     assert regime.facts(tables(budgets=within), PROFILE)["budget_crossover"].startswith(
         "50% pruned: easy wins at 2 epochs, within noise at 8 epochs, so hard does not win at the longest budget; ")
@@ -223,7 +226,7 @@ def test_budget_crossover_fact_joins_the_fractions():
 def test_growing_lead_of_easy_is_reported_per_fraction():
     # 50%: -2 -> -6 points (grows); 70%: -6 -> -2 points (shrinks)
     table = sweep(grid({(0.5, 2.0): -0.02, (0.5, 8.0): -0.06, (0.7, 2.0): -0.06, (0.7, 8.0): -0.02}))
-    assert regime.budget_context(table, PROFILE, NOISE).startswith(
+    assert regime.budget_context(table, PROFILE, EVERYWHERE).startswith(
         "Easy's lead over hard grows with the budget instead of shrinking: hard minus easy goes from "
         "-2.0 to -6.0 points at 50% pruned. Random pruning")
 
@@ -232,7 +235,7 @@ def test_no_growing_lead_when_hard_starts_ahead_or_the_gap_shrinks():
     starts_ahead = sweep(grid({(0.5, 2.0): 0.01, (0.5, 8.0): -0.06}))
     shrinks = sweep(grid({(0.5, 2.0): -0.06, (0.5, 8.0): -0.02}))
     for table in (starts_ahead, shrinks):
-        assert "grows with the budget" not in regime.budget_context(table, PROFILE, NOISE)
+        assert "grows with the budget" not in regime.budget_context(table, PROFILE, EVERYWHERE)
 
 
 def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standard_errors():
@@ -240,29 +243,29 @@ def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standar
     # (2 points: within the 2.8 points of one seed a side)
     table = sweep(grid({(0.5, 2.0): 0.10, (0.5, 8.0): 0.03}, random=0.85))
     assert "Random pruning beats both the hardest and the easiest subset in 2 of 4 fraction-budget cells" in \
-        regime.budget_context(table, PROFILE, NOISE)
-    assert regime.random_wins(table, 0.5, NOISE, regime.BUDGET) == [] and \
-        regime.random_wins(table, 0.7, NOISE, regime.BUDGET) == [2.0, 8.0]
+        regime.budget_context(table, PROFILE, EVERYWHERE)
+    assert regime.random_wins(table, 0.5, EVERYWHERE, regime.BUDGET) == [] and \
+        regime.random_wins(table, 0.7, EVERYWHERE, regime.BUDGET) == [2.0, 8.0]
     nowhere = sweep(grid({}, random=0.8))
-    assert "in 0 of 4 fraction-budget cells" in regime.budget_context(nowhere, PROFILE, NOISE)
+    assert "in 0 of 4 fraction-budget cells" in regime.budget_context(nowhere, PROFILE, EVERYWHERE)
 
 
 def test_ccs_budgets_or_no_budget():
     wins = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.52}))  # beats random (50%) at 2 epochs; 2 points at 8: within noise
-    assert "at 70% pruned, CCS beats random at 2 epochs." in regime.budget_context(wins, PROFILE, NOISE)
+    assert "at 70% pruned, CCS beats random at 2 epochs." in regime.budget_context(wins, PROFILE, EVERYWHERE)
     both = sweep(grid({}, ccs={2.0: 0.6, 8.0: 0.6}))
-    assert "CCS beats random at 2, 8 epochs." in regime.budget_context(both, PROFILE, NOISE)
+    assert "CCS beats random at 2, 8 epochs." in regime.budget_context(both, PROFILE, EVERYWHERE)
     none = sweep(grid({}, ccs={2.0: 0.4, 8.0: 0.5}))
-    assert "CCS beats random at no budget." in regime.budget_context(none, PROFILE, NOISE)
+    assert "CCS beats random at no budget." in regime.budget_context(none, PROFILE, EVERYWHERE)
 
 
 def test_longest_budget_sentence_only_when_hard_loses_at_every_fraction():
     loses = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.04}), train={2.0: 0.4, 8.0: 0.734})
-    assert regime.budget_context(loses, PROFILE, NOISE).endswith(
+    assert regime.budget_context(loses, PROFILE, EVERYWHERE).endswith(
         "Training longer does not reach the regime where the hardest examples pay: at the longest budget the full "
         "data reaches 73% train accuracy and hard still loses to easy.")
     tie_at_one = sweep(grid({(0.5, 8.0): -0.05, (0.7, 8.0): -0.02}))  # 2 points at 70%: within noise
-    assert "Training longer" not in regime.budget_context(tie_at_one, PROFILE, NOISE)
+    assert "Training longer" not in regime.budget_context(tie_at_one, PROFILE, EVERYWHERE)
 
 
 def test_budget_facts_numbers():
@@ -274,7 +277,7 @@ def test_budget_facts_numbers():
     assert facts["train_range"] == "41.2% at 2 epochs to 98.7% at 8 epochs"
     assert facts["budget_table"].data.loc[(0.7, "ccs"), 2.0] == pytest.approx(0.5)
     assert facts["budget_table"].data.loc[(0.0, "full"), 8.0] == pytest.approx(0.9)
-    assert facts["budget_context"] == regime.budget_context(table, PROFILE, NOISE)
+    assert facts["budget_context"] == regime.budget_context(table, PROFILE, EVERYWHERE)
 
 
 # --- the verdict and the figure --------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ import pytest
 
 from analysis.chapters import transfer
 from analysis.profiles import Variant, get_profile
-from analysis.statistics import SeedNoise
+from analysis.statistics import SeedNoise, noise_table
 
 # three retraining seeds around each mean: their own standard deviation, 0.2 points, sets each arm's standard
 # error: a difference counts beyond 2 * sqrt(2 / 3) * 0.2 = 0.33 points, a match needs |difference| below
 # 1 - t(0.95, 4) * 0.16 = 0.65 points
 SPREAD = (-0.002, 0.0, 0.002)
 NOISE = SeedNoise(sd=0.002, dof=30)  # runs that vary by a fifth of a point, as these tables' seeds do
+BOTH = {"a": NOISE, "b": NOISE}  # that noise for both targets
 SOURCES = ["a", "b", "a lr/2"]  # sources a and b are also the targets
 # mean test accuracy: {target: {source: mean}}
 MEANS = {
@@ -48,18 +49,18 @@ def test_counts():
     # vs random: target a - a +2, b +4, a lr/2 -2 points; target b - a -4, b +1, a lr/2 +1.2: two losses of six.
     # vs the target's own scores: (b -> a) +2 beats them and (a lr/2 -> b) +0.2 matches them; (a -> b) and
     # (a lr/2 -> a) lose: two of the four foreign cells whose target also scores.
-    assert transfer.counts(runs(), gain, NOISE) == {"cells": 6, "losses": 2, "foreign": 4, "as_own": 2}
+    assert transfer.counts(runs(), gain, BOTH) == {"cells": 6, "losses": 2, "foreign": 4, "as_own": 2}
     # one seed a cell on a noisy profile (1 point, 10 degrees of freedom): a difference counts beyond 3.2 points
     # (t 2.23 x 1.41) and the 90% interval is +-2.6 points, too wide for a match - only (a -> b)'s 4-point loss
     # to random counts, and no foreign cell matches or beats its target's own scores
     one = runs()[lambda d: d["seed"] == 1]
-    assert transfer.counts(one, gain, SeedNoise(sd=0.01, dof=10)) == {"cells": 6, "losses": 1, "foreign": 4,
-                                                                      "as_own": 0}
+    noisy = dict.fromkeys("ab", SeedNoise(sd=0.01, dof=10))
+    assert transfer.counts(one, gain, noisy) == {"cells": 6, "losses": 1, "foreign": 4, "as_own": 0}
 
 
 def test_context():
     _, gain = transfer.matrices(runs(), SOURCES)
-    assert transfer.context(runs(), gain, NOISE) == (
+    assert transfer.context(runs(), gain, BOTH) == (
         "2 of 6 cells lose to random pruning beyond two standard errors (differences from -4.0% to +4.0%). "
         "Against the target's own scores instead of random, scores from another source match (within a point, at "
         "90% confidence) or beat them in 2 of 4 cells.")
@@ -68,7 +69,7 @@ def test_context():
 def test_facts_and_verdict():
     profile = get_profile("smoke")
     acc, gain = transfer.matrices(runs(), SOURCES)
-    tables = {"runs": runs(), "accuracy": acc, "gain": gain, "seed_noise": NOISE.table()}
+    tables = {"runs": runs(), "accuracy": acc, "gain": gain, "seed_noise": noise_table(BOTH, "target")}
     facts = transfer.facts(tables, profile)
     table = facts["table"].data
     assert (table.index.name, table.columns.name) == ("source (scored)", "target (trained)")

@@ -87,7 +87,7 @@ def noise_tables(top_share: float, skip_gain: float) -> tuple[pd.DataFrame, pd.D
 
 def test_noise_tail_verdict():
     noise = SeedNoise(sd=0.01, dof=40)  # four single-seed arms: the contrast counts beyond 4 points
-    assert noise_tail(*noise_tables(0.5, 0.06), noise).verdict == REPRODUCED
-    assert noise_tail(*noise_tables(0.5, 0.0), noise).verdict == PARTLY  # skipping: within noise, cannot tell
-    assert noise_tail(*noise_tables(0.15, 0.06), noise).verdict == NOT  # holds once, fails once
-    assert noise_tail(*noise_tables(0.15, -0.06), noise).verdict == NOT
+    assert noise_tail(*noise_tables(0.5, 0.06), noise, noise).verdict == REPRODUCED
+    assert noise_tail(*noise_tables(0.5, 0.0), noise, noise).verdict == PARTLY  # skipping: within noise, cannot tell
+    assert noise_tail(*noise_tables(0.15, 0.06), noise, noise).verdict == NOT  # holds once, fails once
+    assert noise_tail(*noise_tables(0.15, -0.06), noise, noise).verdict == NOT

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import pandas as pd
 import pytest
@@ -11,7 +12,7 @@ from analysis.rules import INCONCLUSIVE, NOT, PARTLY, REPRODUCED, crossover, har
 from analysis.statistics import SeedNoise
 
 # one point of single-run noise: a one-seed difference counts beyond 2 * sqrt(2) * 1 = 2.8 points
-NOISE = SeedNoise(sd=0.01, dof=10)
+NOISE = defaultdict(lambda: SeedNoise(sd=0.01, dof=10))  # one point of seed noise at every size and budget
 AXES = ("size", "budget_epochs")
 
 
@@ -31,7 +32,8 @@ def test_hard_vs_easy_signs_each_point_of_the_axis_beyond_two_standard_errors(ax
     assert signs.to_dict() == {2.0: -1, 4.0: 0, 8.0: 1}  # +2 points is within the 2.8 points of one seed a side
     assert signs.index.name == axis
     # without a noise estimate one seed a side cannot be judged
-    no_estimate = hard_vs_easy(sweep({2: -0.05, 8: 0.05}, axis=axis), 0.7, SeedNoise(sd=math.nan, dof=0), axis)
+    unknown = defaultdict(lambda: SeedNoise(sd=math.nan, dof=0))
+    no_estimate = hard_vs_easy(sweep({2: -0.05, 8: 0.05}, axis=axis), 0.7, unknown, axis)
     assert no_estimate.to_dict() == {2.0: 0, 8.0: 0}
 
 
@@ -77,3 +79,12 @@ def test_regime_verdict_reads_the_given_fraction_else_the_largest():
                       sweep({2_500: 0.05, 50_000: -0.05}, fraction=0.7)])
     assert regime(both, NOISE).verdict == NOT  # 70% pruned: hard first, then easy
     assert regime(both, NOISE, fraction=0.5).verdict == REPRODUCED
+
+
+def test_each_size_is_judged_with_its_own_seed_noise():
+    # the same 5-point gaps: beyond a one-point pool (3.2 points), within a five-point pool at the smallest
+    table = sweep({2_500: -0.05, 50_000: 0.05})
+    assert regime(table, NOISE).verdict == REPRODUCED
+    noisy_small = {2_500: SeedNoise(sd=0.05, dof=10), 50_000: SeedNoise(sd=0.01, dof=10)}
+    assert regime(table, noisy_small).verdict == PARTLY  # easy's win at 2,500 images is no longer told
+    assert list(hard_vs_easy(table, 0.7, noisy_small, "size")) == [0, 1]

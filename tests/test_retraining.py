@@ -1,12 +1,15 @@
 """Retraining sweeps: which subsets and seeds each run gets (the runs themselves are stubbed out)."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from analysis import prune, retraining
-from analysis.profiles import SMOKE
-from analysis.retraining import RETRAIN_SEED_BASE, RandomSubset, retrain, select
-from analysis.store import array_digest
+from analysis.profiles import SMOKE, Variant
+from analysis.retraining import RETRAIN_SEED_BASE, RandomSubset, retrain, seed_noise, select
+from analysis.store import Result, array_digest
+from analysis.train import subset_config
 
 
 @pytest.fixture
@@ -41,3 +44,26 @@ def test_a_scored_subset_is_the_same_for_every_seed(submitted, store):
     retrain(SMOKE, store("smoke"), [({"method": "el2n"}, kept)], seeds=2)
     assert [t.config.subset for t in submitted] == [array_digest(kept)] * 2
     assert torch.equal(kept, torch.arange(SMOKE.num_train // 2, SMOKE.num_train))  # the highest scores
+
+
+def test_seed_noise_pools_the_runs_of_one_condition(store):
+    """Runs that differ only by seed (on one subset, with or without checkpoints) form the groups of a condition;
+    another budget, label noise or network is another condition, and LMC children are left out."""
+    runs = store(SMOKE.name)
+
+    def stored(config, acc: float) -> None:
+        runs.save("train", config.key_dict(), Result({"final_test_acc": acc}))
+
+    subset = torch.arange(100)
+    for seed, acc in ((0, 0.50), (1, 0.52)):  # full data, with checkpoints: one group
+        stored(replace(SMOKE.train_config(seed), save_steps=(10,)), acc)
+    for seed, acc in ((0, 0.40), (1, 0.44), (2, 0.42)):  # one subset: another group of the same condition
+        stored(subset_config(SMOKE.train_config(RETRAIN_SEED_BASE + seed), subset), acc)
+    for variant in (Variant(epochs=1), Variant(label_noise=0.1), Variant(width=8)):  # other conditions
+        for seed, acc in ((0, 0.1), (1, 0.9)):
+            stored(SMOKE.train_config(seed, variant), acc)
+    stored(replace(SMOKE.train_config(2), init_from="parent"), 0.9)  # an LMC child
+    noise = seed_noise(SMOKE, runs)
+    assert noise.dof == 1 + 2 and noise.sd == pytest.approx(((0.01**2 * 2 + 0.02**2 * 2) / 3) ** 0.5)
+    other = seed_noise(SMOKE, runs, Variant(label_noise=0.1))
+    assert other.dof == 1 and other.sd == pytest.approx(0.8 / 2**0.5)

@@ -4,6 +4,7 @@ bookkeeping."""
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from analysis.profiles import get_profile
 from analysis.statistics import SeedNoise
 
 NOISE = SeedNoise(sd=0.01, dof=10)  # one point of single-run noise, well estimated
+EVERYWHERE = defaultdict(lambda: NOISE)  # that noise in every condition (target, size)
 NONE = SeedNoise(sd=math.nan, dof=0)  # no two runs of the profile differ only by seed
 PRECISE = SeedNoise(sd=0.002, dof=30)  # a profile whose runs vary by a fifth of a point
 
@@ -76,6 +78,19 @@ def test_a_match_needs_the_90_percent_interval_inside_one_point():
 def test_a_contrast_of_four_arms_adds_their_variances():
     diff, se, dof = statistics.contrast([[0.9], [0.5]], [[0.7], [0.6]], NOISE)
     assert diff == pytest.approx(0.1) and se == pytest.approx(math.sqrt(4e-4)) and dof == pytest.approx(10)
+
+
+def test_arms_of_different_conditions_borrow_their_own_pools():
+    wide = SeedNoise(sd=0.02, dof=5)
+    diff, se, dof = statistics.contrast([[0.9]], [[0.7]], [NOISE, wide])
+    # one term per pool, combined by Welch-Satterthwaite: 1e-4 (10 dof) + 4e-4 (5 dof)
+    assert (diff, se) == (pytest.approx(0.2), pytest.approx(math.sqrt(5e-4)))
+    assert dof == pytest.approx(5e-4**2 / (1e-4**2 / 10 + 4e-4**2 / 5))
+    # arms of one pool share its term, as with a single estimate
+    assert statistics.contrast([[0.9], [0.5]], [[0.7], [0.6]], [NOISE] * 4) == pytest.approx(
+        statistics.contrast([[0.9], [0.5]], [[0.7], [0.6]], NOISE))
+    with pytest.raises(ValueError, match="3 seed-noise estimates for 2 arms"):
+        statistics.contrast([[0.9]], [[0.7]], [NOISE] * 3)
 
 
 def test_a_difference_counts_beyond_the_95_percent_t_interval():
@@ -143,13 +158,13 @@ def _transfer(cells: dict[tuple[str, str], float]) -> pd.DataFrame:
 def test_transfer_is_judged_against_the_targets_own_scores_without_self_cells():
     base = {("resnet", "resnet"): 0.80, ("random", "resnet"): 0.70, ("vgg", "vgg"): 0.80, ("random", "vgg"): 0.70}
     # foreign scores beat random by far but lose to the target's own: transfer does not hold
-    verdict = rules.transfer(_transfer({**base, ("vgg", "resnet"): 0.75, ("resnet", "vgg"): 0.75}), NOISE)
+    verdict = rules.transfer(_transfer({**base, ("vgg", "resnet"): 0.75, ("resnet", "vgg"): 0.75}), EVERYWHERE)
     assert verdict.verdict == rules.NOT and verdict.ours.startswith("0 of 2 foreign")
     assert rules.transfer(_transfer({**base, ("vgg", "resnet"): 0.80, ("resnet", "vgg"): 0.801}),
-                          PRECISE).verdict == rules.REPRODUCED
+                          defaultdict(lambda: PRECISE)).verdict == rules.REPRODUCED
     # where the target's own scores do not beat random, the target is left out; none left: inconclusive
     weak = {("resnet", "resnet"): 0.70, ("random", "resnet"): 0.70, ("vgg", "resnet"): 0.60}
-    assert rules.transfer(_transfer(weak), NOISE).verdict == rules.INCONCLUSIVE
+    assert rules.transfer(_transfer(weak), EVERYWHERE).verdict == rules.INCONCLUSIVE
 
 
 def _offsets(by_seed: dict[int, dict[int, float]], random: float) -> pd.DataFrame:
@@ -185,13 +200,15 @@ def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
                      {"selection": "clean", "offset": 100, "test_acc": 0.80 + clean_gain}]
         return pd.DataFrame(rows)
 
-    controlled = rules.noise_tail(bins, pruning(0.10, 0.0), NOISE)
+    controlled = rules.noise_tail(bins, pruning(0.10, 0.0), NOISE, NOISE)
     assert controlled.verdict == rules.REPRODUCED
+    # the clean-label arms with five points of seed noise of their own: the 10-point gain is no longer told
+    assert rules.noise_tail(bins, pruning(0.10, 0.0), NOISE, SeedNoise(sd=0.05, dof=10)).verdict == rules.PARTLY
     # four single-seed arms borrow the pool: standard error 2 x 1 point, 10 degrees of freedom (t = 2.228)
     assert "difference +10.00% (95% interval +5.54% to +14.46%)" in controlled.ours
     # the same gain without noise: skipping helps, but not because of the noisy tail
-    assert rules.noise_tail(bins, pruning(0.10, 0.10), NOISE).verdict == rules.PARTLY
-    uncontrolled = rules.noise_tail(bins, pruning(0.10, None), NOISE)
+    assert rules.noise_tail(bins, pruning(0.10, 0.10), NOISE, NOISE).verdict == rules.PARTLY
+    uncontrolled = rules.noise_tail(bins, pruning(0.10, None), NOISE, NOISE)
     assert uncontrolled.verdict == rules.PARTLY and "no clean-label control" in uncontrolled.ours
 
 
@@ -338,10 +355,10 @@ def test_single_run_needs_a_spearman_near_075_and_more_seeds_to_select_better():
 def test_transfer_cells_within_noise_tell_nothing_and_left_out_targets_are_named():
     own = {("resnet", "resnet"): 0.80, ("random", "resnet"): 0.70}
     # one point below the target's own scores, three seeds under one point of noise: neither a loss nor a match
-    unsure = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.79}), NOISE)
+    unsure = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.79}), EVERYWHERE)
     assert unsure.verdict == rules.INCONCLUSIVE and unsure.ours.startswith("0 of 1 foreign") and "0 lose" in unsure.ours
     weak_vgg = {("vgg", "vgg"): 0.70, ("random", "vgg"): 0.70, ("resnet", "vgg"): 0.75}
-    verdict = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.85, **weak_vgg}), NOISE)
+    verdict = rules.transfer(_transfer({**own, ("vgg", "resnet"): 0.85, **weak_vgg}), EVERYWHERE)
     assert verdict.verdict == rules.REPRODUCED and verdict.ours.endswith("; targets left out: vgg")
 
 
@@ -357,7 +374,7 @@ def test_a_small_tail_is_at_most_five_percent_of_the_data():
 def test_regime_with_one_training_set_size_is_inconclusive():
     sizes = pd.DataFrame([{"size": 1000, "fraction": 0.5, "selection": s, "test_acc": a}
                           for s, a in (("hard", 0.6), ("easy", 0.7))])
-    verdict = rules.regime(sizes, NOISE)
+    verdict = rules.regime(sizes, EVERYWHERE)
     assert verdict.verdict == rules.INCONCLUSIVE and verdict.ours == "one training-set size (1,000 images)"
 
 
@@ -367,5 +384,16 @@ def test_a_clean_control_at_other_offsets_is_no_control():
                             {"selection": "el2n", "offset": 100, "test_acc": 0.80},
                             {"selection": "clean", "offset": 0, "test_acc": 0.80},
                             {"selection": "clean", "offset": 200, "test_acc": 0.80}])
-    verdict = rules.noise_tail(bins, pruning, NOISE)
+    verdict = rules.noise_tail(bins, pruning, NOISE, NOISE)
     assert verdict.verdict == rules.PARTLY and "no clean-label control at the same offsets" in verdict.ours
+
+
+def test_each_transfer_target_is_judged_with_its_own_seed_noise():
+    # VGG's scores beat ResNet's own by 5 points; ResNet's lose to VGG's own by 3: beyond one point of seed noise
+    # (1.8 points for three seeds a side), within five points (9 points)
+    cells = {("resnet", "resnet"): 0.80, ("random", "resnet"): 0.70, ("vgg", "resnet"): 0.85,
+             ("vgg", "vgg"): 0.80, ("random", "vgg"): 0.70, ("resnet", "vgg"): 0.77}
+    assert rules.transfer(_transfer(cells), EVERYWHERE).verdict == rules.NOT  # one holds, one fails
+    noisy_vgg = {"resnet": NOISE, "vgg": SeedNoise(sd=0.05, dof=10)}
+    verdict = rules.transfer(_transfer(cells), noisy_vgg)
+    assert verdict.verdict == rules.PARTLY and verdict.ours.startswith("1 of 2 foreign") and "0 lose" in verdict.ours

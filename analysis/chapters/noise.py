@@ -18,7 +18,7 @@ from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import SeedNoise, compare
+from analysis.statistics import SeedNoise, compare, noise_table
 from analysis.store import RunStore
 
 CLAIMS = ("noise_tail",)
@@ -87,8 +87,10 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     """Tables: `distributions`, `bins`, `detection`, `pruning` (see `noise_study`) and `full` (full-data runs on
     the noisy labels)."""
     tables = noise_study(profile, store, executor)
-    return {**tables, "full": full_data(profile, store, executor, Variant(label_noise=profile.noise.fraction)),
-            "seed_noise": seed_noise(profile, store).table()}
+    noisy = Variant(label_noise=profile.noise.fraction)
+    return {**tables, "full": full_data(profile, store, executor, noisy),
+            "seed_noise": noise_table({0.0: seed_noise(profile, store), noisy.label_noise: seed_noise(
+                profile, store, noisy)}, "label_noise")}
 
 
 def noise_rate(bins: pd.DataFrame) -> float:
@@ -142,11 +144,13 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "score_epoch": f"{profile.score_epoch:g}",
         "study_fraction": f"{profile.study_fraction:.0%}",
         "detection": detect.style.format("{:.2f}", na_rep=""),
-        "context": context(pruning, rate, profile.num_train, SeedNoise.of(tables["seed_noise"])),
+        "context": context(pruning, rate, profile.num_train,
+                           SeedNoise.by(tables["seed_noise"], "label_noise")[profile.noise.fraction]),
         "pruning": prune_table.style.format("{:.2%}"),
         "full": f"{full['test_acc'].mean():.2%}",
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.noise_tail(tables["bins"], tables["pruning"], SeedNoise.of(tables["seed_noise"]))]
+    noise = SeedNoise.by(tables["seed_noise"], "label_noise")
+    return [rules.noise_tail(tables["bins"], tables["pruning"], noise[profile.noise.fraction], noise[0.0])]

@@ -12,6 +12,7 @@ it, as the paper's epoch 20 of 200), and every pruned run trains for that same b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Executor
 
 import pandas as pd
@@ -21,7 +22,7 @@ from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_config, score_runs
-from analysis.statistics import SeedNoise, accuracies, compare
+from analysis.statistics import SeedNoise, accuracies, compare, noise_table
 from analysis.store import RunStore
 
 CLAIMS = ("regime",)
@@ -103,10 +104,12 @@ def budget_sweep(profile: Profile, store: RunStore, executor: Executor | None = 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `sizes` (see `size_sweep`) and `budgets` (see `budget_sweep`)."""
     return {"sizes": size_sweep(profile, store, executor), "budgets": budget_sweep(profile, store, executor),
-            "seed_noise": seed_noise(profile, store).table()}
+            "size_noise": noise_table({p.num_train: seed_noise(p, store) for p in sized(profile)}, SIZE),
+            "budget_noise": noise_table({b: seed_noise(profile, store, Variant(epochs=b))
+                                         for b in profile.regime.epochs}, BUDGET)}
 
 
-def crossings(sweep: pd.DataFrame, fractions, noise: SeedNoise, axis: str) -> dict[float, float | None]:
+def crossings(sweep: pd.DataFrame, fractions, noise: Mapping[float, SeedNoise], axis: str) -> dict[float, float | None]:
     """Per fraction pruned: the value of `axis` from which keeping the hardest wins for good (`rules.crossover`)."""
     return {f: rules.crossover(sweep, f, noise, axis) for f in fractions}
 
@@ -145,14 +148,15 @@ def crossover_sentence(fraction: float, signs: pd.Series, crossing: float | None
                else f", so hard does not win at {LAST[axis]}"))
 
 
-def random_wins(sweep: pd.DataFrame, fraction: float, noise: SeedNoise, axis: str) -> list[float]:
-    """The values of `axis` at which random pruning beats both keeping the hardest and the easiest at `fraction`."""
+def random_wins(sweep: pd.DataFrame, fraction: float, noise: Mapping[float, SeedNoise], axis: str) -> list[float]:
+    """The values of `axis` at which random pruning beats both keeping the hardest and the easiest at `fraction`
+    (`noise`: the seed noise at each value)."""
     def acc(x: float, selection: str):
         return accuracies(sweep, **{axis: x}, fraction=fraction, selection=selection)
 
     points = sorted(sweep.loc[sweep["fraction"] == fraction, axis].unique())
-    return [x for x in points if compare(acc(x, "random"), acc(x, "hard"), noise) > 0
-            and compare(acc(x, "random"), acc(x, "easy"), noise) > 0]
+    return [x for x in points if compare(acc(x, "random"), acc(x, "hard"), noise[x]) > 0
+            and compare(acc(x, "random"), acc(x, "easy"), noise[x]) > 0]
 
 
 def mean_table(sweep: pd.DataFrame, axis: str) -> pd.DataFrame:
@@ -166,14 +170,14 @@ def _readable(table: pd.DataFrame) -> pd.DataFrame:
                              columns={SIZE: "training images", BUDGET: "budget (epochs)"}[table.columns.name])
 
 
-def size_context(sizes: pd.DataFrame, fraction: float, noise: SeedNoise) -> str:
+def size_context(sizes: pd.DataFrame, fraction: float, noise: Mapping[float, SeedNoise]) -> str:
     """Where random pruning beats both ends of the ranking in the size sweep."""
     wins = [point(x, SIZE) for x in random_wins(sizes, fraction, noise, SIZE)]
     return (f"At {fraction:.0%} pruned, random pruning beats both the hardest and the easiest subset at "
             + (f"{listing(wins)} images." if wins else "no size."))
 
 
-def budget_context(sweep: pd.DataFrame, profile: Profile, noise: SeedNoise) -> str:
+def budget_context(sweep: pd.DataFrame, profile: Profile, noise: Mapping[float, SeedNoise]) -> str:
     """The budget sweep in words: whether easy's lead grows with the budget, how often random beats both ends,
     where CCS beats random, and whether the longest budget still leaves hard behind easy everywhere."""
     largest = max(profile.regime.fractions)
@@ -186,7 +190,7 @@ def budget_context(sweep: pd.DataFrame, profile: Profile, noise: SeedNoise) -> s
     random = sum(len(random_wins(sweep, f, noise, BUDGET)) for f in profile.regime.fractions)
     ccs_wins = [f"{b:g}" for b in profile.regime.epochs
                 if compare(accuracies(sweep, fraction=largest, selection="ccs", budget_epochs=b),
-                           accuracies(sweep, fraction=largest, selection="random", budget_epochs=b), noise) > 0]
+                           accuracies(sweep, fraction=largest, selection="random", budget_epochs=b), noise[b]) > 0]
     sentences = []
     if growing:
         spans = [f"{100 * gaps[f].iloc[0]:+.1f} to {100 * gaps[f].iloc[-1]:+.1f} points at {f:.0%} pruned"
@@ -205,8 +209,9 @@ def budget_context(sweep: pd.DataFrame, profile: Profile, noise: SeedNoise) -> s
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     sizes, budgets = tables["sizes"], tables["budgets"]
-    noise, f = SeedNoise.of(tables["seed_noise"]), profile.study_fraction
-    crossing = crossings(budgets, profile.regime.fractions, noise, BUDGET)
+    f, noise = profile.study_fraction, SeedNoise.by(tables["size_noise"], SIZE)
+    budget_noise = SeedNoise.by(tables["budget_noise"], BUDGET)
+    crossing = crossings(budgets, profile.regime.fractions, budget_noise, BUDGET)
     full, train = full_mean(sizes, SIZE, "test_acc"), full_mean(budgets, BUDGET)
     return {
         "size_table": _readable(mean_table(sizes, SIZE)).style.format("{:.2%}")
@@ -228,13 +233,13 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "score_seeds": str(score_seeds(profile)),
         "budgets": ", ".join(f"{b:g}" for b in profile.regime.epochs),
         "largest": f"{max(profile.regime.fractions):.0%}",
-        "budget_crossover": "; ".join(crossover_sentence(g, rules.hard_vs_easy(budgets, g, noise, BUDGET), crossing[g])
-                                      for g in profile.regime.fractions),
+        "budget_crossover": "; ".join(crossover_sentence(g, rules.hard_vs_easy(budgets, g, budget_noise, BUDGET),
+                                                         crossing[g]) for g in profile.regime.fractions),
         "train_range": f"{train.iloc[0]:.1%} at {train.index[0]:g} epochs to "
                        f"{train.iloc[-1]:.1%} at {train.index[-1]:g} epochs",
-        "budget_context": budget_context(budgets, profile, noise),
+        "budget_context": budget_context(budgets, profile, budget_noise),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.regime(tables["sizes"], SeedNoise.of(tables["seed_noise"]))]
+    return [rules.regime(tables["sizes"], SeedNoise.by(tables["size_noise"], SIZE))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Executor
 
 import numpy as np
@@ -12,7 +13,7 @@ from analysis.profiles import Profile, Variant
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import SeedNoise, accuracies, compare, equivalent
+from analysis.statistics import SeedNoise, accuracies, compare, equivalent, noise_table
 from analysis.store import RunStore
 
 CLAIMS = ("transfer",)
@@ -55,11 +56,13 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     source x target, random pruning last) and `gain` (accuracy minus random pruning's for the same target)."""
     runs = transfer(profile, store, executor=executor)
     acc, gain = matrices(runs, list(transfer_sources(profile)))
-    return {"runs": runs, "accuracy": acc, "gain": gain, "seed_noise": seed_noise(profile, store).table()}
+    noise = {f"{m}-w{w}": seed_noise(profile, store, Variant(model=m, width=w)) for m, w in profile.transfer.models}
+    return {"runs": runs, "accuracy": acc, "gain": gain, "seed_noise": noise_table(noise, "target")}
 
 
-def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> dict[str, int]:
-    """Cells of `gain` (source x target) compared by `analysis.statistics`: `cells`, `losses` (cells that lose to
+def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: Mapping[str, SeedNoise]) -> dict[str, int]:
+    """Cells of `gain` (source x target) compared by `analysis.statistics` with each target's seed noise
+    (`noise`): `cells`, `losses` (cells that lose to
     random pruning), `foreign` (cells whose target also scores as a source, other than itself) and `as_own`
     (foreign cells that match the target's own scores, 90% interval within one point, or beat them)."""
     def cell(source: str, target: str) -> np.ndarray:
@@ -69,14 +72,14 @@ def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> dict[str
     foreign = [(s, t) for s, t in pairs if s != t]  # the target's own scores are the source named like the target
     return {
         "cells": len(pairs),
-        "losses": sum(compare(cell(s, t), cell(RANDOM, t), noise) < 0 for s, t in pairs),
+        "losses": sum(compare(cell(s, t), cell(RANDOM, t), noise[t]) < 0 for s, t in pairs),
         "foreign": sum(t in gain.index for _, t in foreign),
-        "as_own": sum(compare(cell(s, t), cell(t, t), noise) > 0 or equivalent(cell(s, t), cell(t, t), noise)
+        "as_own": sum(compare(cell(s, t), cell(t, t), noise[t]) > 0 or equivalent(cell(s, t), cell(t, t), noise[t])
                       for s, t in foreign if t in gain.index),
     }
 
 
-def context(runs: pd.DataFrame, gain: pd.DataFrame, noise: SeedNoise) -> str:
+def context(runs: pd.DataFrame, gain: pd.DataFrame, noise: Mapping[str, SeedNoise]) -> str:
     n = counts(runs, gain, noise)
     return (
         f"{n['losses']} of {n['cells']} cells lose to random pruning beyond two standard errors (differences from "
@@ -90,9 +93,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "table": tables["accuracy"].rename_axis(index="source (scored)", columns="target (trained)")
         .style.format("{:.2%}"),
         "fraction": f"{profile.study_fraction:.0%}",
-        "context": context(tables["runs"], tables["gain"], SeedNoise.of(tables["seed_noise"])),
+        "context": context(tables["runs"], tables["gain"], SeedNoise.by(tables["seed_noise"], "target")),
     }
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
-    return [rules.transfer(tables["runs"], SeedNoise.of(tables["seed_noise"]))]
+    return [rules.transfer(tables["runs"], SeedNoise.by(tables["seed_noise"], "target"))]
