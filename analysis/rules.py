@@ -7,12 +7,13 @@ Rules read tables, never the book: a page applies them (`analysis.chapters.<page
 
 Four outcomes. A claim holding in several conditions (fractions, budgets, epochs) is *reproduced* when
 it holds in all of them, *partly* when it holds in more than it fails, *not reproduced* otherwise -
-and *inconclusive*, with the reason, when the runs cannot tell: too few seeds to separate or to match,
-a precondition that fails at this scale, or no runs at all.
+and *inconclusive*, with the reason, when the runs cannot tell: too few seeds to separate or to match
+(in at least half the conditions), a precondition that fails at this scale, or no runs at all.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,11 +57,14 @@ class Verdict:
 
 def tally(held: Sequence[bool | None]) -> str:
     """The outcome of a claim over conditions: True where it held, False where it failed, None where the
-    runs could not tell. Reproduced if it held in all; partly if it held in more than it failed; not
-    reproduced if it failed in at least as many as it held (and failed somewhere); else inconclusive."""
+    runs could not tell. Inconclusive unless the runs told at least half the conditions (one decided condition
+    among many undecided is too little to call either way). Then: reproduced if it held in all; partly if it
+    held in more than it failed; not reproduced if it failed in at least as many as it held."""
     held = [None if h is None else bool(h) for h in held]
     yes, no = held.count(True), held.count(False)
-    if held and yes == len(held):
+    if 2 * (yes + no) < len(held) or not held:
+        return INCONCLUSIVE
+    if yes == len(held):
         return REPRODUCED
     if yes > no:
         return PARTLY
@@ -261,6 +265,9 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, under_noise: SeedNoise
     missing.
     """
     el2n = bins[bins["score"] == "el2n"]
+    if el2n.empty:
+        return Verdict("noise_tail", "noise", "no EL2N bins", "noisy examples concentrate at the highest EL2N; the "
+                       "best window skips them", INCONCLUSIVE, "No EL2N scores of the noisy-label runs to bin.")
     top, rate = float(el2n.loc[el2n["bin"].idxmax(), "noisy_fraction"]), float(el2n["noise_rate"].iloc[0])
     concentrated = top > 2 * rate
     noisy, clean = pruning[pruning["selection"] == "el2n"], pruning[pruning["selection"] == "clean"]
@@ -313,14 +320,16 @@ def regime(sizes: pd.DataFrame, noise: Mapping[float, SeedNoise], fraction: floa
     `sizes` is the regime page's data-size table (`size`: training images before pruning); compared at
     `fraction` pruned (default: the largest), each size with its own seed noise (`noise`, by size).
     """
-    f = float(sizes.loc[sizes["selection"] != "full", "fraction"].max()) if fraction is None else fraction
+    pruned = sizes.loc[sizes["selection"] != "full", "fraction"]
+    f = (float(pruned.max()) if len(pruned) else math.nan) if fraction is None else fraction
     points = sorted(sizes.loc[sizes["fraction"] == f, "size"].unique())
-    small, large = points[0], points[-1]
     paper = ("not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is scarce, the hardest when "
              "it is abundant (curves only)")
     if len(points) < 2:
-        return Verdict("regime", "regime", f"one training-set size ({small:,.0f} images)", paper, INCONCLUSIVE,
-                       "The claim compares small and large training sets; this profile ran one size.")
+        ran = f"one training-set size ({points[0]:,.0f} images)" if points else "no pruned runs"
+        return Verdict("regime", "regime", ran, paper, INCONCLUSIVE,
+                       "The claim compares small and large training sets; this profile ran fewer than two sizes.")
+    small, large = points[0], points[-1]
 
     def arm(size: int, selection: str):
         return accuracies(sizes, size=size, fraction=f, selection=selection)

@@ -103,7 +103,10 @@ def test_a_difference_counts_beyond_the_95_percent_t_interval():
 def test_tally_holds_the_majority_and_says_when_nothing_could_be_told():
     assert rules.tally([True, True]) == rules.REPRODUCED
     assert rules.tally([True, True, False]) == rules.PARTLY
-    assert rules.tally([True, None, None]) == rules.PARTLY
+    assert rules.tally([True, None]) == rules.PARTLY  # half the conditions told
+    # fewer than half told: one condition either way among undecided ones is no verdict
+    assert rules.tally([True, None, None]) == rules.tally([False, None, None]) == rules.INCONCLUSIVE
+    assert rules.tally([False, False, None]) == rules.NOT
     assert rules.tally([True, False]) == rules.NOT  # as many failures as successes: not "partly"
     assert rules.tally([True, False, False, False]) == rules.NOT
     assert rules.tally([None, None]) == rules.INCONCLUSIVE
@@ -376,6 +379,14 @@ def test_regime_with_one_training_set_size_is_inconclusive():
                           for s, a in (("hard", 0.6), ("easy", 0.7))])
     verdict = rules.regime(sizes, EVERYWHERE)
     assert verdict.verdict == rules.INCONCLUSIVE and verdict.ours == "one training-set size (1,000 images)"
+    empty = rules.regime(sizes.iloc[:0], EVERYWHERE)
+    assert (empty.verdict, empty.ours) == (rules.INCONCLUSIVE, "no pruned runs")
+
+
+def test_noise_tail_without_el2n_bins_is_inconclusive():
+    bins = pd.DataFrame({"score": "grand", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
+    verdict = rules.noise_tail(bins, pd.DataFrame(columns=["selection", "offset", "test_acc"]), NOISE, NOISE)
+    assert (verdict.verdict, verdict.ours) == (rules.INCONCLUSIVE, "no EL2N bins")
 
 
 def test_a_clean_control_at_other_offsets_is_no_control():
