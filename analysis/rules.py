@@ -240,6 +240,10 @@ def window_cifar10(offsets: pd.DataFrame, n_train: int, noise: SeedNoise) -> Ver
         return Verdict("window_cifar10", "offsets", f"{len(seeds)} retraining seed per window", paper, INCONCLUSIVE,
                        "Choosing the best window and judging it need separate retraining seeds; this profile has one.")
     chosen = windows[windows["seed"] == seeds[0]].set_index("offset")["test_acc"]
+    if (chosen == chosen.max()).sum() > 1:
+        return Verdict("window_cifar10", "offsets", f"best offsets on seed {seeds[0]} tie at {chosen.max():.2%}",
+                       paper, INCONCLUSIVE, "The seed that chooses the best window ties between windows: no choice "
+                       "to judge on the other seeds.")
     best = float(chosen.idxmax())
     judged = windows[windows["seed"].isin(seeds[1:])]
     at_best, at_zero = accuracies(judged, offset=best), accuracies(judged, offset=0)

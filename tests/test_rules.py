@@ -374,6 +374,15 @@ def test_a_small_tail_is_at_most_five_percent_of_the_data():
     assert verdict(2_600) == rules.PARTLY  # 5.2%: beats offset 0 and random, but skips more than a small tail
 
 
+def test_a_window_chosen_from_a_tie_is_no_choice():
+    windows = pd.DataFrame([{"selection": "window", "offset": o, "seed": s, "test_acc": a}
+                            for s, accs in enumerate(([0.70, 0.70, 0.65], [0.60, 0.75, 0.65]))
+                            for o, a in zip((0, 10, 20), accs, strict=True)]
+                           + [{"selection": "random", "offset": np.nan, "seed": 0, "test_acc": 0.5}])
+    verdict = rules.window_cifar10(windows, 1_000, NOISE)
+    assert (verdict.verdict, verdict.ours) == (rules.INCONCLUSIVE, "best offsets on seed 0 tie at 70.00%")
+
+
 def test_regime_with_one_training_set_size_is_inconclusive():
     sizes = pd.DataFrame([{"size": 1000, "fraction": 0.5, "selection": s, "test_acc": a}
                           for s, a in (("hard", 0.6), ("easy", 0.7))])
