@@ -2,8 +2,9 @@
 
 A stored result is a reproducibility claim. The audit retrains each sampled run from its stored config,
 with the thread count its provenance records, into a throwaway store, and reports the difference in final
-test accuracy against the profile's single-run seed noise (`retraining.seed_noise`). The same key, threads
-and layout give bitwise the same run, so any difference means today's code computes something else.
+test accuracy against the single-run seed noise of the run's condition (`retraining.condition_noise`). The
+same key, threads and layout give bitwise the same run, so any difference means today's code computes
+something else.
 Sampled: runs on the whole training set from scratch (a pruned run's subset is stored only as a digest,
 and an LMC child needs its parent's checkpoint).
 """
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.profiles import Profile
-from analysis.retraining import seed_noise
+from analysis.retraining import condition_noise
 from analysis.store import RunStore, atomic_write, config_key
 from analysis.train import TrainConfig, recorded_threads, run_training
 
@@ -33,7 +34,6 @@ def audit(profile: Profile, store: RunStore, runs: int, seed: int = 0) -> pd.Dat
         raise ValueError(f"profile {profile.name!r} has no stored full-data runs under {store.root}: run its "
                          f"pages first (`python -m analysis reproduce --profile {profile.name}`).")
     picks = sorted(np.random.default_rng(seed).choice(len(candidates), min(runs, len(candidates)), replace=False))
-    sd = seed_noise(profile, store).sd
     rows = []
     with tempfile.TemporaryDirectory(dir=store.root.parent) as tmp:
         fresh = RunStore(profile.name, Path(tmp))
@@ -42,7 +42,7 @@ def audit(profile: Profile, store: RunStore, runs: int, seed: int = 0) -> pd.Dat
             config = TrainConfig.from_key_dict(stored_config)
             with recorded_threads(stored) as used:
                 again = run_training(config, fresh).metrics
-            diff = again["final_test_acc"] - stored["final_test_acc"]
+            diff, sd = again["final_test_acc"] - stored["final_test_acc"], condition_noise(stored_config, store).sd
             rows.append({
                 "run": config_key("train", stored_config), "model": f"{config.model} w{config.width}",
                 "seed": config.seed, "threads": used, "stored_test_acc": stored["final_test_acc"],

@@ -100,15 +100,21 @@ def full_data(profile: Profile, store: RunStore, executor: Executor | None = Non
 
 def seed_noise(profile: Profile, store: RunStore, variant: Variant = PROTOCOL) -> SeedNoise:
     """The single-run standard deviation of test accuracy in one condition, `profile`'s protocol as `variant`
-    departs from it, pooled over every stored run of that condition that differs from another only by its seed
-    (score runs, and retraining arms on one subset). Runs of another training set, size, label noise, network,
-    budget or learning rate are other conditions, with noise of their own. LMC children are left out: spawned from
-    one parent checkpoint, they share all but their data order, so their spread understates a run's."""
-    condition = _condition(json.loads(json.dumps(profile.train_config(0, variant).key_dict())))  # as stored
+    departs from it (`condition_noise`)."""
+    return condition_noise(json.loads(json.dumps(profile.train_config(0, variant).key_dict())), store)
+
+
+def condition_noise(config: dict, store: RunStore) -> SeedNoise:
+    """The single-run standard deviation of test accuracy in the condition of `config` (a run's stored key
+    dict), pooled over every stored run of that condition that differs from another only by its seed (score
+    runs, and retraining arms on one subset). Runs of another training set, size, label noise, network, budget
+    or learning rate are other conditions, with noise of their own. LMC children are left out: spawned from one
+    parent checkpoint, they share all but their data order, so their spread understates a run's."""
+    condition = _condition(config)
     groups = defaultdict(list)
-    for config, metrics in store.configs("train"):
-        if not config["init_from"] and _condition(config) == condition:
-            groups[json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True)].append(
+    for stored, metrics in store.configs("train"):
+        if not stored["init_from"] and _condition(stored) == condition:
+            groups[json.dumps({k: v for k, v in stored.items() if k != "seed"}, sort_keys=True)].append(
                 metrics["final_test_acc"])
     return SeedNoise.pooled(groups.values())
 

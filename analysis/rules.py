@@ -66,9 +66,7 @@ def tally(held: Sequence[bool | None]) -> str:
         return INCONCLUSIVE
     if yes == len(held):
         return REPRODUCED
-    if yes > no:
-        return PARTLY
-    return NOT if no else INCONCLUSIVE
+    return PARTLY if yes > no else NOT
 
 
 def beats(a, b, noise: SeedNoise) -> bool | None:

@@ -18,7 +18,6 @@ term with the pool's degrees of freedom.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ MARGIN = 0.01  # one point of accuracy: the largest difference that still counts
 
 @dataclass(frozen=True)
 class SeedNoise:
-    """The single-run standard deviation of test accuracy at a profile, pooled over groups of seeds."""
+    """The single-run standard deviation of test accuracy in one condition, pooled over groups of seeds."""
 
     sd: float  # nan where no group has two seeds
     dof: int  # its degrees of freedom: the sum over groups of (seeds - 1)
@@ -47,7 +46,8 @@ class SeedNoise:
         return cls(sd, dof)
 
     def table(self) -> pd.DataFrame:
-        """As a page's one-row table `seed_noise` (columns sd, dof), so its facts and verdicts read it from there."""
+        """As a one-row table (columns sd, dof): a page's `seed_noise`, so its facts and verdicts read it from there
+        (`noise_table` for several conditions)."""
         return pd.DataFrame([{"sd": self.sd, "dof": self.dof}])
 
     @classmethod
@@ -58,7 +58,8 @@ class SeedNoise:
     @classmethod
     def by(cls, table: pd.DataFrame, column: str) -> dict:
         """Back from `noise_table`: each condition's noise by its value of `column`."""
-        return {row[column]: cls(float(row["sd"]), int(row["dof"])) for _, row in table.iterrows()}
+        return {key: cls(float(sd), int(dof)) for key, sd, dof in zip(table[column].tolist(), table["sd"].tolist(),
+                                                                        table["dof"].tolist(), strict=True)}
 
 
 def noise_table(noises: Mapping, column: str) -> pd.DataFrame:
@@ -73,8 +74,9 @@ def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float
     from conditions of their own. Arms with more seeds than their pool has degrees of freedom use their own
     variance (df n - 1); the others borrow their pool's, the arms of one pool as one term with its `dof`; the terms
     combine by Welch-Satterthwaite. The error is inf where an arm has no seeds, where a pool without an estimate
-    has an arm that cannot stand on its own, or where every variance is zero (seeds that all agree are not
-    evidence of no noise).
+    has an arm that cannot stand on its own, or where every variance is zero (seeds that all agree, in every arm,
+    are not evidence of no noise). One constant arm beside others that vary adds nothing to the error: a floor,
+    such as a barrier of zero in every pair, is a measurement.
     """
     arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
     pools = [noise] * len(arms) if isinstance(noise, SeedNoise) else list(noise)
@@ -85,11 +87,11 @@ def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float
     diff = sum(float(x.mean()) for x in arms[: len(plus)]) - sum(float(x.mean()) for x in arms[len(plus):])
     terms = [(float(x.var(ddof=1)) / len(x), len(x) - 1) for x, pool in zip(arms, pools, strict=True)
              if len(x) - 1 > pool.dof]
-    borrowed: dict[SeedNoise, float] = defaultdict(float)
+    borrowed: dict[int, tuple[SeedNoise, float]] = {}  # by pool (object, not value: two conditions can agree)
     for x, pool in zip(arms, pools, strict=True):
         if len(x) - 1 <= pool.dof:
-            borrowed[pool] += 1 / len(x)
-    for pool, share in borrowed.items():
+            borrowed[id(pool)] = pool, borrowed.get(id(pool), (pool, 0.0))[1] + 1 / len(x)
+    for pool, share in borrowed.values():
         if not pool.dof:
             return diff, math.inf, 0.0
         terms.append((pool.sd**2 * share, pool.dof))

@@ -26,6 +26,7 @@ import torch
 from analysis import chapters, retraining, score_runs
 from analysis.chapters import lmc, ntk
 from analysis.profiles import Profile, get_profile
+from analysis.statistics import SeedNoise
 from analysis.store import RunStore, config_key, results_root
 from analysis.sweep import RunTask
 from analysis.train import checkpoints_missing
@@ -63,8 +64,9 @@ def ntk_study(profile: Profile, store: RunStore, executor: Executor | None = Non
 @contextmanager
 def dry_training(profile: Profile, store: RunStore, on_run: Callable[[RunTask], None] = lambda task: None):
     """Within: every training sweep returns `stand_in_metrics` (each task passed to `on_run` first), scores not
-    in `store` are random stand-ins, LMC barriers and NTK kernels are drawn. Nothing trains, nothing drawn is
-    stored; input norms and scores already stored are real."""
+    in `store` are random stand-ins, LMC barriers and NTK kernels are drawn, and every condition's seed noise is
+    one point over 10 degrees of freedom (so that comparisons are decided both ways). Nothing trains, nothing
+    drawn is stored; input norms and scores already stored are real."""
 
     def run_all(tasks, executor=None, desc=""):
         tasks = list(tasks)
@@ -90,6 +92,7 @@ def dry_training(profile: Profile, store: RunStore, on_run: Callable[[RunTask], 
         stack.enter_context(mock.patch.object(score_runs, "score_of_run", score_of_run))
         stack.enter_context(mock.patch.object(lmc, "_barriers", lmc_barriers))
         stack.enter_context(mock.patch.object(ntk, "study", ntk_study))
+        stack.enter_context(mock.patch.object(retraining, "condition_noise", lambda *args: SeedNoise(0.01, 10)))
         yield
 
 

@@ -123,3 +123,11 @@ def test_verdict_without_the_clean_label_control_is_only_partly():
     uncontrolled = {**tables(), "pruning": pruning({0: 0.55, 47: 0.61, 93: 0.62, 186: 0.63})}
     (verdict,) = noise.verdicts(uncontrolled, PROFILE)
     assert verdict.verdict == "partly" and "no clean-label control" in verdict.ours
+
+
+def test_the_verdict_gives_each_label_condition_its_own_pool(monkeypatch):
+    clean, noisy = SeedNoise(sd=0.02, dof=7), SeedNoise(sd=0.03, dof=5)
+    given = tables() | {"seed_noise": noise_table({0.0: clean, PROFILE.noise.fraction: noisy}, "label_noise")}
+    calls = []
+    monkeypatch.setattr(noise.rules, "noise_tail", lambda *args: calls.append(args[2:]) or "verdict")
+    assert noise.verdicts(given, PROFILE) == ["verdict"] and calls == [(noisy, clean)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ def test_facts():
     # widths 4, 8, 16, 32, 64: one seed 0.31 at width 4 and 0.71 at 64 (mean of two); the seed mean 0.35 and 0.75
     assert facts["w_measured"] == ("on our network (ResNet-18) at its width 4 one initialisation gives Spearman 0.31 "
                                    "and the seed mean 0.35; at width 64, 0.71 and 0.75")
-    assert facts["w_examples"] == f"{min(profile.score_agreement.init_check_examples, profile.num_train):,}"
+    assert facts["w_examples"] == "64"  # smoke's init_check_examples
     means = pd.Series({("resnet18", 4): 0.35, ("resnet18", 64): 0.75})
     assert facts["w_conclusion"] == width_conclusion(means, profile, kirsch["grand_init_vs_input_norm"])
     assert facts["kirsch_runs"] == "10" and "Kirsch (JAX, 10 runs)" in compared.columns
@@ -149,3 +150,10 @@ def test_per_example_table_holds_each_examples_means_and_seeds():
     assert table.index.name == "index" and list(table.index) == [7, 3] and list(table["label"]) == [1, 0]
     assert table.loc[3, "el2n@1 seed 1"] == pytest.approx(0.3) and table.loc[7, "input_norm mean"] == 3.0
     assert table["el2n@1 mean"].dtype == np.float32
+
+
+def test_a_profile_wider_than_the_paper_checks_both_widths():
+    wide = replace(PAPER, width=128)
+    assert score_agreement.init_networks(wide) == (("resnet18", 64), ("resnet18", 128))
+    means = pd.Series({("resnet18", 64): 0.9, ("resnet18", 128): 0.95})
+    assert width_conclusion(means, wide, 0.92).startswith("At the paper's width the seed mean comes within 0.05")

@@ -392,6 +392,24 @@ def test_regime_with_one_training_set_size_is_inconclusive():
     assert (empty.verdict, empty.ours) == (rules.INCONCLUSIVE, "no pruned runs")
 
 
+def test_noise_tail_gives_the_noisy_and_the_clean_arms_their_own_pools():
+    bins = pd.DataFrame({"score": "el2n", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
+    noisy = {0: [0.70], 100: [0.78]}  # one seed a window under noise
+    clean = {0: [0.799, 0.80, 0.801], 100: [0.799, 0.80, 0.801]}  # three seeds a window on clean labels
+    pruning = pd.DataFrame([{"selection": sel, "offset": o, "test_acc": a}
+                            for sel, arms in (("el2n", noisy), ("clean", clean)) for o, accs in arms.items()
+                            for a in accs])
+    under, on_clean = SeedNoise(sd=0.01, dof=10), SeedNoise(sd=0.05, dof=10)
+    # the noisy arms borrow one point, the clean ones five: unequal seeds make a swap visible
+    expected = statistics.contrast([[0.78], clean[0]], [[0.70], clean[100]], [under, on_clean, under, on_clean])
+    low, high = statistics.interval(expected, 0.95)
+    verdict = rules.noise_tail(bins, pruning, under, on_clean)
+    assert f"(95% interval {low:+.2%} to {high:+.2%})" in verdict.ours
+    swapped = statistics.interval(statistics.contrast([[0.78], clean[0]], [[0.70], clean[100]],
+                                                      [on_clean, under, on_clean, under]), 0.95)
+    assert f"{swapped[0]:+.2%}" not in verdict.ours
+
+
 def test_noise_tail_without_el2n_bins_is_inconclusive():
     bins = pd.DataFrame({"score": "grand", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
     verdict = rules.noise_tail(bins, pd.DataFrame(columns=["selection", "offset", "test_acc"]), NOISE, NOISE)

@@ -84,8 +84,8 @@ def noise_study(profile: Profile, store: RunStore, executor: Executor | None = N
 
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `distributions`, `bins`, `detection`, `pruning` (see `noise_study`) and `full` (full-data runs on
-    the noisy labels)."""
+    """Tables: `distributions`, `bins`, `detection`, `pruning` (see `noise_study`), `full` (full-data runs on
+    the noisy labels) and `seed_noise` (clean and noisy labels' runs, by `label_noise`)."""
     tables = noise_study(profile, store, executor)
     noisy = Variant(label_noise=profile.noise.fraction)
     return {**tables, "full": full_data(profile, store, executor, noisy),

@@ -102,7 +102,8 @@ def budget_sweep(profile: Profile, store: RunStore, executor: Executor | None = 
 
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `sizes` (see `size_sweep`) and `budgets` (see `budget_sweep`)."""
+    """Tables: `sizes` (see `size_sweep`), `budgets` (see `budget_sweep`), and the seed noise of each size
+    (`size_noise`) and budget (`budget_noise`)."""
     return {"sizes": size_sweep(profile, store, executor), "budgets": budget_sweep(profile, store, executor),
             "size_noise": noise_table({p.num_train: seed_noise(p, store) for p in sized(profile)}, SIZE),
             "budget_noise": noise_table({b: seed_noise(profile, store, Variant(epochs=b))

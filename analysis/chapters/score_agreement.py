@@ -65,13 +65,18 @@ def per_example_table(indices: Tensor, labels: Tensor, means: dict[str, Tensor],
 
 def init_networks(profile: Profile) -> tuple[tuple[str, int], ...]:
     """(model, width) of each network of the initialisation check: the profile's network at widths doubling from
-    its own up to the paper's (the last one the paper's width), then the paper's network at the paper's width
-    (Kirsch's network) where the profile trains another."""
-    widths = [profile.width]
+    its own up to the paper's (the last one the paper's width; a wider profile's network at both), then the
+    paper's network at the paper's width (Kirsch's network) where the profile trains another."""
+    widths = [profile.width] if profile.width <= PAPER.width else [PAPER.width, profile.width]
     while widths[-1] < PAPER.width:
         widths.append(min(widths[-1] * 2, PAPER.width))
     paper = [(PAPER.model, PAPER.width)] if profile.model != PAPER.model else []
     return (*((profile.model, w) for w in widths), *paper)
+
+
+def check_examples(profile: Profile) -> int:
+    """How many training images the initialisation check scores."""
+    return min(profile.score_agreement.init_check_examples, profile.num_train)
 
 
 def grand_init_vs_input_norm(profile: Profile, store: RunStore) -> pd.DataFrame:
@@ -81,8 +86,7 @@ def grand_init_vs_input_norm(profile: Profile, store: RunStore) -> pd.DataFrame:
     one row per single initialisation (`seeds` 1) and one for the mean over all `score_seeds` (`seeds` n).
     No training is needed: only initialisations are scored.
     """
-    size = min(profile.score_agreement.init_check_examples, profile.num_train)
-    sample = prune.random_subset(profile.num_train, size, seed=0)
+    sample = prune.random_subset(profile.num_train, check_examples(profile), seed=0)
     norm = compute_scores(profile, store, "input_norm", 0.0, 1, positions=sample)[0].numpy()
     rows = []
     for model, width in init_networks(profile):
@@ -134,10 +138,12 @@ def width_conclusion(seed_mean: pd.Series, profile: Profile, kirsch_rho: float) 
     paper = seed_mean[(PAPER.model, PAPER.width)]
     rises = wide > own + WIDTH_MARGIN
     matches = abs(paper - kirsch_rho) <= WIDTH_MARGIN
-    sample, runs = min(profile.score_agreement.init_check_examples, profile.num_train), kirsch_runs()
+    sample, runs = check_examples(profile), kirsch_runs()
     causes = [f"fewer initialisations than his {runs} ({profile.score_seeds})"] * (profile.score_seeds < runs) + [
         f"a sample of {sample:,} images"] * (sample < TRAIN_SIZES["cifar10"])  # his: every training image
-    rest = f"{', '.join(causes)} or a difference in how the score is computed remain to explain"
+    causes.append("a difference in how the score is computed")
+    rest = (f"{', '.join(causes[:-1])} or {causes[-1]} remain to explain" if len(causes) > 1 else
+            f"{causes[0]} remains to explain")
     if profile.model == PAPER.model and profile.width >= PAPER.width:
         return (f"At the paper's width the seed mean comes within {WIDTH_MARGIN:g} of Kirsch's {kirsch_rho:.2f}: our "
                 "GraNd reproduces his control." if matches else
@@ -191,7 +197,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "kirsch_init_norm": f"{kirsch_rho:.3f}",
         "single_run_claim": reference.claim("single_run"),  # judged on the seeds page
         "kirsch_runs": str(kirsch_runs()),
-        "w_examples": f"{min(profile.score_agreement.init_check_examples, profile.num_train):,}",
+        "w_examples": f"{check_examples(profile):,}",
         "w_measured": measured,
         "w_conclusion": width_conclusion(seed_mean, profile, kirsch_rho),
     }

@@ -20,10 +20,15 @@ CLAIMS = ("transfer",)
 RANDOM = "random"  # the source name of random pruning
 
 
+def network(model: str, width: int) -> str:
+    """A source's or target's name: 'resnet18-w8'."""
+    return f"{model}-w{width}"
+
+
 def transfer_sources(profile: Profile) -> dict[str, Variant]:
     """Score sources: each model of the page's `models`, and the profile's model with lr/2 and wd/5."""
-    sources = {f"{m}-w{w}": Variant(model=m, width=w) for m, w in profile.transfer.models}
-    sources[f"{profile.model}-w{profile.width} lr/2 wd/5"] = Variant(
+    sources = {network(m, w): Variant(model=m, width=w) for m, w in profile.transfer.models}
+    sources[f"{network(profile.model, profile.width)} lr/2 wd/5"] = Variant(
         lr=profile.lr / 2, weight_decay=profile.train_config(0).weight_decay / 5)
     return sources
 
@@ -40,7 +45,7 @@ def transfer(profile: Profile, store: RunStore, executor: Executor | None = None
     for model, width in profile.transfer.models:
         df = retrain(profile, store, selections, executor=executor, desc=f"transfer to {model}",
                      variant=Variant(model=model, width=width))
-        frames.append(df.assign(target=f"{model}-w{width}"))
+        frames.append(df.assign(target=network(model, width)))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -53,10 +58,11 @@ def matrices(runs: pd.DataFrame, sources: list[str]) -> tuple[pd.DataFrame, pd.D
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `runs` (source, seed, test_acc, train_acc, kept, target), `accuracy` (mean test accuracy,
-    source x target, random pruning last) and `gain` (accuracy minus random pruning's for the same target)."""
+    source x target, random pruning last), `gain` (accuracy minus random pruning's for the same target) and
+    `seed_noise` (each target's, by `target`)."""
     runs = transfer(profile, store, executor=executor)
     acc, gain = matrices(runs, list(transfer_sources(profile)))
-    noise = {f"{m}-w{w}": seed_noise(profile, store, Variant(model=m, width=w)) for m, w in profile.transfer.models}
+    noise = {network(m, w): seed_noise(profile, store, Variant(model=m, width=w)) for m, w in profile.transfer.models}
     return {"runs": runs, "accuracy": acc, "gain": gain, "seed_noise": noise_table(noise, "target")}
 
 
