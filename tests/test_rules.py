@@ -113,7 +113,7 @@ def test_tally_holds_the_majority_and_says_when_nothing_could_be_told():
     assert rules.tally([]) == rules.INCONCLUSIVE
 
 
-def test_pruning_half_verdicts_cover_all_four_outcomes():
+def test_pruning_half_verdicts_cover_all_four_outcomes_and_a_small_significant_loss():
     seeds3 = _full(0.800, 0.801, 0.799)
     assert rules.cifar10_half(_curves([0.800, 0.802, 0.801], [0.7] * 3), seeds3, PRECISE).verdict == rules.REPRODUCED
     # one condition: a loss to the full data fails the claim, however it does against random (said in the reason)
@@ -121,6 +121,9 @@ def test_pruning_half_verdicts_cover_all_four_outcomes():
     assert beats_random.verdict == rules.NOT and "above random" in beats_random.reason
     assert rules.cifar10_half(_curves([0.70, 0.701, 0.699], [0.72, 0.721, 0.719]), seeds3,
                               PRECISE).verdict == rules.NOT
+    # half a point below the full data: within a point (a match) yet below it beyond two standard errors (0.33)
+    small_loss = rules.cifar10_half(_curves([0.795, 0.796, 0.794], [0.7] * 3), seeds3, PRECISE)
+    assert small_loss.verdict == rules.PARTLY and "below it beyond two standard errors" in small_loss.reason
     # within noise of the full data, but one noisy seed each cannot show a match
     verdict = rules.cifar10_half(_curves([0.80], [0.70]), _full(0.80), NOISE)
     assert verdict.verdict == rules.INCONCLUSIVE and "too few seeds" in verdict.reason
