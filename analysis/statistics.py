@@ -72,11 +72,12 @@ def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float
 
     `noise` is the pooled estimate of the arms' condition, or one per arm (`plus` then `minus`) where they come
     from conditions of their own. Arms with more seeds than their pool has degrees of freedom use their own
-    variance (df n - 1); the others borrow their pool's, the arms of one pool as one term with its `dof`; the terms
-    combine by Welch-Satterthwaite. The error is inf where an arm has no seeds, where a pool without an estimate
-    has an arm that cannot stand on its own, or where every variance is zero (seeds that all agree, in every arm,
-    are not evidence of no noise). One constant arm beside others that vary adds nothing to the error: a floor,
-    such as a barrier of zero in every pair, is a measurement.
+    variance (df n - 1); the others borrow their pool's, the arms of one pool (one `SeedNoise` object: pass the
+    same object for arms of one condition) as one term with its `dof`; the terms combine by Welch-Satterthwaite.
+    The error is inf where an arm has no seeds, where a pool without an estimate has an arm that cannot stand on
+    its own, or where every variance is zero (seeds that all agree, in every arm, are not evidence of no noise).
+    One constant arm beside others that vary adds nothing to the error: a floor, such as a barrier of zero in
+    every pair, is a measurement.
     """
     arms = [np.asarray(x, dtype=float) for x in (*plus, *minus)]
     pools = [noise] * len(arms) if isinstance(noise, SeedNoise) else list(noise)
