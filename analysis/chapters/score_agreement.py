@@ -3,6 +3,7 @@ initialisation against the mean of all, and Kirsch's GraNd-at-initialisation con
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import Executor
 
 import numpy as np
@@ -125,6 +126,15 @@ def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     ).set_index("Kirsch's pair")
 
 
+def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
+    """One run's correlation with the mean of `runs` runs, predicted from `rho`, its correlation with the mean of
+    `others` other runs, where each run is a common ranking plus independent noise (Spearman-Brown; for rank
+    correlations an approximation): (against `runs` other runs, against `runs` runs including it)."""
+    a = rho**2 * (1 - 1 / others)
+    pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2  # two single runs' correlation
+    return pair / math.sqrt(pair + (1 - pair) / runs), math.sqrt((1 + (runs - 1) * pair) / runs)
+
+
 def kirsch_runs() -> int:
     """How many initialisations Kirsch's JAX scores average."""
     return int(reference.published()["kirsch_jax"]["score_runs"])
@@ -171,6 +181,16 @@ def width_conclusion(seed_mean: pd.Series, profile: Profile, kirsch_rho: float) 
             f"{kirsch_rho:.2f} by more than {WIDTH_MARGIN:g}: {rest} the gap there.")
 
 
+def predicted(rho: float, profile: Profile) -> str:
+    """`rho`, one seed against the mean of the profile's other seeds, as the paper's mean of its score runs would
+    see it (`spearman_brown`), in words."""
+    if profile.score_seeds < 2 or rho != rho:
+        return "cannot be predicted from a single seed"
+    others, incl = spearman_brown(rho, profile.score_seeds - 1, PAPER.score_seeds)
+    return (f"{others:.2f} against the mean of {PAPER.score_seeds} other runs, {incl:.2f} against a mean of "
+            f"{PAPER.score_seeds} that includes it")
+
+
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     matrix, single, widths = tables["matrix"], tables["single"], tables["widths"]
     compared = kirsch_comparison(matrix, profile)
@@ -191,6 +211,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "kirsch": compared.style.format("{:.3f}", subset=compared.columns[1:]),
         "rho_grand": f"{at_score_epoch['grand']:.2f}",
         "rho_el2n": f"{at_score_epoch['el2n']:.2f}",
+        "rho_grand_paper": predicted(at_score_epoch["grand"], profile),
         "seeds": str(profile.score_seeds),
         "epoch": f"{profile.score_epoch:g}",
         "init_norm": f"{matrix.loc['grand@0', 'input_norm']:.3f}",
