@@ -13,7 +13,6 @@ and *inconclusive*, with the reason, when the runs cannot tell: too few seeds to
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -325,8 +324,7 @@ def regime(sizes: pd.DataFrame, noise: Mapping[float, SeedNoise], fraction: floa
     `sizes` is the regime page's data-size table (`size`: training images before pruning); compared at
     `fraction` pruned (default: the largest), each size with its own seed noise (`noise`, by size).
     """
-    pruned = sizes.loc[sizes["selection"] != "full", "fraction"]
-    f = (float(pruned.max()) if len(pruned) else math.nan) if fraction is None else fraction
+    f = float(sizes.loc[sizes["selection"] != "full", "fraction"].max()) if fraction is None else fraction  # nan: none
     points = sorted(sizes.loc[sizes["fraction"] == f, "size"].unique())
     paper = ("not in the paper; Sorscher et al. (2022): keeping the easiest wins when data is scarce, the hardest when "
              "it is abundant (curves only)")

@@ -88,11 +88,10 @@ def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float
     diff = sum(float(x.mean()) for x in arms[: len(plus)]) - sum(float(x.mean()) for x in arms[len(plus):])
     terms = [(float(x.var(ddof=1)) / len(x), len(x) - 1) for x, pool in zip(arms, pools, strict=True)
              if len(x) - 1 > pool.dof]
-    borrowed: dict[int, tuple[SeedNoise, float]] = {}  # by pool (object, not value: two conditions can agree)
-    for x, pool in zip(arms, pools, strict=True):
-        if len(x) - 1 <= pool.dof:
-            borrowed[id(pool)] = pool, borrowed.get(id(pool), (pool, 0.0))[1] + 1 / len(x)
-    for pool, share in borrowed.values():
+    for pool in {id(p): p for p in pools}.values():  # by object, not value: two conditions can agree
+        share = sum(1 / len(x) for x, p in zip(arms, pools, strict=True) if p is pool and len(x) - 1 <= pool.dof)
+        if not share:
+            continue
         if not pool.dof:
             return diff, math.inf, 0.0
         terms.append((pool.sd**2 * share, pool.dof))
