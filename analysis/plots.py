@@ -48,12 +48,17 @@ DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cinic10": "CIN
 MODEL_NAMES = {"resnet18": "ResNet-18", "resnet50": "ResNet-50", "airbench": "airbench94-shaped network"}
 
 
+def model_name(model: str) -> str:
+    """A network's name in the prose: 'ResNet-18' (the registry's name where it has no other)."""
+    return MODEL_NAMES.get(model, model)
+
+
 def describe(profile: Profile) -> str:
     """The profile's scale in words: data, network, training length."""
     data = DATASET_NAMES.get(profile.dataset, profile.dataset)
     train = (f"{profile.num_train:,} {data} training images ({profile.train_per_class} per class)"
              if profile.train_per_class else f"all {profile.num_train:,} {data} training images")
-    return (f"profile {profile.name}: {train}, {MODEL_NAMES.get(profile.model, profile.model)} width {profile.width}, "
+    return (f"profile {profile.name}: {train}, {model_name(profile.model)} width {profile.width}, "
             f"{profile.steps:,} steps ({profile.epochs:g} epochs)")
 
 

@@ -12,7 +12,7 @@ from scipy.stats import rankdata, spearmanr
 from torch import Tensor
 
 from analysis import prune, reference
-from analysis.plots import MODEL_NAMES
+from analysis.plots import model_name
 from analysis.profiles import PAPER, TRAIN_SIZES, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
@@ -170,7 +170,7 @@ def width_conclusion(seed_mean: pd.Series, profile: Profile, kirsch_rho: float) 
                     "rest.")
         return (f"The correlation does not rise with width, so width does not explain the gap to Kirsch's "
                 f"{kirsch_rho:.2f}.")
-    network = MODEL_NAMES.get(PAPER.model, PAPER.model)
+    network = model_name(PAPER.model)
     trend = (f"On our network the correlation {'rises' if rises else 'does not rise'} with width "
              f"({own:.2f} at width {profile.width}, {wide:.2f} at {PAPER.width}).")
     if matches:
@@ -199,13 +199,12 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     seed_mean = widths[widths["seeds"] > 1].set_index(["model", "width"])["spearman"]
     one = widths[widths["seeds"] == 1].groupby(["model", "width"])["spearman"].mean()
     own, wide, paper = (profile.model, profile.width), (profile.model, PAPER.width), (PAPER.model, PAPER.width)
-    network = MODEL_NAMES.get(profile.model, profile.model)
-    measured = (f"on our network ({network}) at its width {profile.width} one initialisation gives Spearman "
-                f"{one[own]:.2f} and the seed mean {seed_mean[own]:.2f}")
+    measured = (f"on our network ({model_name(profile.model)}) at its width {profile.width} one initialisation "
+                f"gives Spearman {one[own]:.2f} and the seed mean {seed_mean[own]:.2f}")
     if wide != own:
         measured += f"; at width {PAPER.width}, {one[wide]:.2f} and {seed_mean[wide]:.2f}"
     if paper != wide:
-        measured += (f"; on the paper's network ({MODEL_NAMES.get(PAPER.model, PAPER.model)} width {PAPER.width}), "
+        measured += (f"; on the paper's network ({model_name(PAPER.model)} width {PAPER.width}), "
                      f"{one[paper]:.2f} and {seed_mean[paper]:.2f}")
     return {
         "kirsch": compared.style.format("{:.3f}", subset=compared.columns[1:]),
