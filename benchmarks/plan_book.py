@@ -32,16 +32,16 @@ from analysis.sweep import RunTask
 from analysis.train import checkpoints_missing
 
 
+def _rng(*parts) -> np.random.Generator:
+    return np.random.default_rng(int(config_key("stand-in", {"parts": [str(p) for p in parts]}), 16) % 2**32)
+
+
 def stand_in_metrics(task: RunTask, profile: Profile) -> dict:
     """A training run's result, drawn from its key: test accuracy about 85% with a point of seed noise."""
-    rng = np.random.default_rng(int(config_key("train", task.config.key_dict()), 16) % 2**32)
+    rng = _rng(config_key("train", task.config.key_dict()))
     n = profile.num_train if task.subset is None else len(task.subset)
     return {"final_test_acc": 0.85 + 0.01 * rng.standard_normal(), "final_train_acc": 0.9 + 0.01 * rng.random(),
             "train_examples": n}
-
-
-def _rng(*parts) -> np.random.Generator:
-    return np.random.default_rng(int(config_key("stand-in", {"parts": [str(p) for p in parts]}), 16) % 2**32)
 
 
 def lmc_barriers(profile: Profile, children: list, subset, store: RunStore) -> list[dict]:
