@@ -19,6 +19,11 @@ TRAIN_SIZES = {"cifar10": 50_000, "cifar100": 50_000, "cinic10": 180_000}  # CIN
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "cinic10": 10}
 
 
+def train_size(dataset: str, train_per_class: int = 0) -> int:
+    """How many training examples a run sees: `train_per_class` per class, or (0) the whole training set."""
+    return train_per_class * NUM_CLASSES[dataset] if train_per_class else TRAIN_SIZES[dataset]
+
+
 @dataclass(frozen=True)
 class Variant:
     """How a run departs from its profile's protocol; each None (or 0 label noise) keeps the profile's setting."""
@@ -140,9 +145,7 @@ class Profile:
 
     @property
     def num_train(self) -> int:
-        if self.train_per_class:
-            return self.train_per_class * NUM_CLASSES[self.dataset]
-        return TRAIN_SIZES[self.dataset]
+        return train_size(self.dataset, self.train_per_class)
 
     @property
     def steps_per_epoch(self) -> int:

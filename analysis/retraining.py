@@ -9,16 +9,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import pandas as pd
 from torch import Tensor
 
 from analysis import prune
-from analysis.profiles import PROTOCOL, Profile, Variant
+from analysis.profiles import PROTOCOL, Profile, Variant, train_size
 from analysis.score_runs import compute_scores, score_run_config, score_runs
 from analysis.statistics import SeedNoise
-from analysis.store import RunStore
+from analysis.store import RunStore, array_digest
 from analysis.sweep import RunTask, run_all
 from analysis.train import subset_config
 
@@ -107,16 +108,35 @@ def seed_noise(profile: Profile, store: RunStore, variant: Variant = PROTOCOL) -
 def condition_noise(config: dict, store: RunStore) -> SeedNoise:
     """The single-run standard deviation of test accuracy in the condition of `config` (a run's stored key
     dict), pooled over every stored run of that condition that differs from another only by its seed (score
-    runs, and retraining arms on one subset). Runs of another training set, size, label noise, network, budget
-    or learning rate are other conditions, with noise of their own. LMC children are left out: spawned from one
-    parent checkpoint, they share all but their data order, so their spread understates a run's."""
+    runs, and retraining arms on one subset); its `random` pool, over the condition's random-pruning arms (one
+    group per subset size), whose seeds also draw their subsets. Runs of another training set, size, label noise,
+    network, budget or learning rate are other conditions, with noise of their own. LMC children are left out:
+    spawned from one parent checkpoint, they share all but their data order, so their spread understates a run's."""
     condition = _condition(config)
-    groups = defaultdict(list)
+    fixed, drawn = defaultdict(list), defaultdict(list)
     for stored, metrics in store.configs("train"):
-        if not stored["init_from"] and _condition(stored) == condition:
-            groups[json.dumps({k: v for k, v in stored.items() if k != "seed"}, sort_keys=True)].append(
+        if stored["init_from"] or _condition(stored) != condition:
+            continue
+        if _drawn_at_random(stored, metrics["train_examples"]):
+            drawn[metrics["train_examples"]].append(metrics["final_test_acc"])
+        else:
+            fixed[json.dumps({k: v for k, v in stored.items() if k != "seed"}, sort_keys=True)].append(
                 metrics["final_test_acc"])
-    return SeedNoise.pooled(groups.values())
+    return replace(SeedNoise.pooled(fixed.values()), random=SeedNoise.pooled(drawn.values()))
+
+
+def _drawn_at_random(config: dict, kept: int) -> bool:
+    """Whether a run (its stored key dict) trained on the subset of `kept` examples that `RandomSubset` draws
+    with its seed: a random-pruning arm."""
+    if config["subset"] == "full":
+        return False
+    n = train_size(config["data"]["dataset"], config["data"]["train_per_class"])
+    return kept < n and config["subset"] == _random_digest(n, kept, config["seed"])
+
+
+@lru_cache(maxsize=4096)
+def _random_digest(n: int, kept: int, seed: int) -> str:
+    return array_digest(prune.random_subset(n, kept, seed))
 
 
 def _condition(config: dict) -> dict:

@@ -68,9 +68,10 @@ def tally(held: Sequence[bool | None]) -> str:
     return PARTLY if yes > no else NOT
 
 
-def beats(a, b, noise: SeedNoise) -> bool | None:
+def beats(a, b, noise: SeedNoise | Sequence[SeedNoise]) -> bool | None:
     """Whether arm `a` beats arm `b`: True beyond two standard errors; False if it loses, or if the 90%
-    interval excludes a gain of one point; None (cannot tell) otherwise."""
+    interval excludes a gain of one point; None (cannot tell) otherwise. `noise`: one pool, or one per arm
+    (`SeedNoise.vs_random` where `b` is random pruning)."""
     return _held(difference(a, b, noise))
 
 
@@ -107,7 +108,7 @@ def cifar10_half(curves: pd.DataFrame, full: pd.DataFrame, noise: SeedNoise, fra
     if not (len(el2n) and len(fd)):
         return Verdict("cifar10_half", "pruning_curves", "no runs", _paper_half(fraction), INCONCLUSIVE,
                        "No EL2N or full-data runs at this fraction.")
-    vs_full, vs_random = compare(el2n, fd, noise), compare(el2n, rnd, noise)
+    vs_full, vs_random = compare(el2n, fd, noise), compare(el2n, rnd, noise.vs_random)
     match = equivalent(el2n, fd, noise)
     if match and vs_full < 0:
         verdict, why = PARTLY, f"matches the full data within {MARGIN:.0%} but is below it beyond two standard errors"
@@ -144,7 +145,7 @@ def grand_init_beats_random(curves: pd.DataFrame, noise: SeedNoise) -> Verdict:
     """
     fractions = sorted(curves.loc[curves["method"] == "grand_init", "fraction"].unique())
     held = [beats(accuracies(curves, method="grand_init", fraction=f), accuracies(curves, method="random", fraction=f),
-                  noise) for f in fractions]
+                  noise.vs_random) for f in fractions]
     kirsch = _kirsch("grand_init", 0.5, "kirsch_pytorch"), _kirsch("random", 0.5, "kirsch_pytorch")
     return Verdict(
         "grand_init_beats_random", "pruning_curves",
@@ -163,7 +164,7 @@ def early(sweep: pd.DataFrame, score_epoch: float, noise: SeedNoise) -> Verdict:
     """
     late, init, rnd = (accuracies(sweep, score="el2n", epoch=score_epoch), accuracies(sweep, score="el2n", epoch=0.0),
                        accuracies(sweep, score="random"))
-    vs_init, vs_random = beats(late, init, noise), beats(late, rnd, noise)
+    vs_init, vs_random = beats(late, init, noise), beats(late, rnd, noise.vs_random)
     ours = f"EL2N at epoch {score_epoch:g}: {late.mean():.2%}; at init {init.mean():.2%}; random {rnd.mean():.2%}"
     if vs_random is not True:
         return Verdict("early", "score_epochs", ours, "EL2N effective after a few epochs", INCONCLUSIVE,
@@ -204,7 +205,7 @@ def transfer(df: pd.DataFrame, noise: Mapping[str, SeedNoise]) -> Verdict:
     for target, t in df.groupby("target"):
         noise_t = noise[target]
         own, rnd = accuracies(t, source=target), accuracies(t, source="random")
-        if beats(own, rnd, noise_t) is not True:
+        if beats(own, rnd, noise_t.vs_random) is not True:
             skipped.append(str(target))
             continue
         for source in t["source"].unique():
@@ -249,7 +250,8 @@ def window_cifar10(offsets: pd.DataFrame, n_train: int, noise: SeedNoise) -> Ver
     at_best, at_zero = accuracies(judged, offset=best), accuracies(judged, offset=0)
     rnd = accuracies(offsets, selection="random")
     share = best / n_train
-    held = [0 < share <= SMALL_TAIL, beats(at_best, at_zero, noise) if best else False, beats(at_best, rnd, noise)]
+    held = [0 < share <= SMALL_TAIL, beats(at_best, at_zero, noise) if best else False,
+            beats(at_best, rnd, noise.vs_random)]
     return Verdict(
         "window_cifar10", "offsets",
         f"best offset on seed {seeds[0]}: {best:,.0f} of {n_train:,} ({share:.1%}); on the other seeds "

@@ -4,7 +4,8 @@ An arm is an array of per-seed test accuracies. Its variance comes from the sing
 its condition (`SeedNoise`, pooled over the stored runs of that condition that differ from another only by their
 seed: `analysis.retraining.seed_noise`), unless the arm's own seeds carry more degrees of freedom than the pool;
 never from a single run, never zero. Arms that borrow one pooled estimate share it: their variances form one
-term with the pool's degrees of freedom.
+term with the pool's degrees of freedom. A random-pruning arm draws a fresh subset with every seed, so it borrows
+the pool of the condition's random arms (`SeedNoise.of_random`), whose spread includes the choice of subset.
 
 - **A difference** (`compare`) counts only where the 95% confidence interval of the difference of the
   means (Welch's t) excludes zero: beyond about two standard errors when the noise is well estimated,
@@ -34,6 +35,19 @@ class SeedNoise:
 
     sd: float  # nan where no group has two seeds
     dof: int  # its degrees of freedom: the sum over groups of (seeds - 1)
+    random: SeedNoise | None = None  # the condition's random-pruning arms, whose seeds also draw their subsets
+
+    @property
+    def of_random(self) -> SeedNoise:
+        """The pool a random-pruning arm borrows: `random`, whose spread includes the choice of subset; this one
+        (which leaves that spread out) where no random arm has two seeds."""
+        return self.random if self.random is not None and self.random.dof else self
+
+    @property
+    def vs_random(self) -> tuple[SeedNoise, SeedNoise]:
+        """The pools of an arm on a fixed subset and of a random-pruning arm, in that order: the `noise` of a
+        comparison with random pruning."""
+        return self, self.of_random
 
     @classmethod
     def pooled(cls, groups: Iterable[Iterable[float]]) -> SeedNoise:
@@ -46,20 +60,25 @@ class SeedNoise:
         return cls(sd, dof)
 
     def table(self) -> pd.DataFrame:
-        """As a one-row table (columns sd, dof): a page's `seed_noise`, so its facts and verdicts read it from there
-        (`noise_table` for several conditions)."""
-        return pd.DataFrame([{"sd": self.sd, "dof": self.dof}])
+        """As a one-row table (columns sd, dof, random_sd, random_dof): a page's `seed_noise`, so its facts and
+        verdicts read it from there (`noise_table` for several conditions)."""
+        random = self.random or SeedNoise(math.nan, 0)
+        return pd.DataFrame([{"sd": self.sd, "dof": self.dof, "random_sd": random.sd, "random_dof": random.dof}])
 
     @classmethod
     def of(cls, table: pd.DataFrame) -> SeedNoise:
         """Back from `table`."""
-        return cls(float(table["sd"].iloc[0]), int(table["dof"].iloc[0]))
+        return cls._from_row(table.to_dict("records")[0])
 
     @classmethod
     def by(cls, table: pd.DataFrame, column: str) -> dict:
         """Back from `noise_table`: each condition's noise by its value of `column`."""
-        return {key: cls(float(sd), int(dof)) for key, sd, dof in zip(table[column].tolist(), table["sd"].tolist(),
-                                                                        table["dof"].tolist(), strict=True)}
+        return {row[column]: cls._from_row(row) for row in table.to_dict("records")}
+
+    @classmethod
+    def _from_row(cls, row: Mapping) -> SeedNoise:
+        random = cls(float(row["random_sd"]), int(row["random_dof"])) if row["random_dof"] else None
+        return cls(float(row["sd"]), int(row["dof"]), random)
 
 
 def noise_table(noises: Mapping, column: str) -> pd.DataFrame:
@@ -101,8 +120,9 @@ def contrast(plus, minus, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float
     return diff, math.sqrt(var), var**2 / sum(v**2 / d for v, d in terms if v)
 
 
-def difference(a, b, noise: SeedNoise) -> tuple[float, float, float]:
-    """`contrast` of two arms: mean(a) - mean(b), its standard error and degrees of freedom."""
+def difference(a, b, noise: SeedNoise | Sequence[SeedNoise]) -> tuple[float, float, float]:
+    """`contrast` of two arms: mean(a) - mean(b), its standard error and degrees of freedom (`noise`: one pool,
+    or one per arm, such as `SeedNoise.vs_random`)."""
     return contrast([a], [b], noise)
 
 
@@ -122,18 +142,18 @@ def interval(estimate: tuple[float, float, float], level: float = 0.90) -> tuple
     return diff - half, diff + half
 
 
-def compare(a, b, noise: SeedNoise) -> int:
+def compare(a, b, noise: SeedNoise | Sequence[SeedNoise]) -> int:
     """+1 if mean(a) beats mean(b) (95% interval of the difference above zero), -1 if it loses, 0 otherwise."""
     return sign(difference(a, b, noise))
 
 
-def equivalent(a, b, noise: SeedNoise, margin: float = MARGIN) -> bool:
+def equivalent(a, b, noise: SeedNoise | Sequence[SeedNoise], margin: float = MARGIN) -> bool:
     """Whether mean(a) matches mean(b): the 90% interval of the difference lies inside +-`margin`."""
     low, high = interval(difference(a, b, noise))
     return -margin < low and high < margin
 
 
-def no_gain(a, b, noise: SeedNoise, margin: float = MARGIN) -> bool:
+def no_gain(a, b, noise: SeedNoise | Sequence[SeedNoise], margin: float = MARGIN) -> bool:
     """Whether the data exclude mean(a) beating mean(b) by `margin`: the 90% interval's upper end below it."""
     return interval(difference(a, b, noise))[1] < margin
 

@@ -8,6 +8,7 @@ import torch
 from analysis import prune, retraining
 from analysis.profiles import SMOKE, Variant
 from analysis.retraining import RETRAIN_SEED_BASE, RandomSubset, retrain, seed_noise, select
+from analysis.statistics import SeedNoise
 from analysis.store import Result, array_digest
 from analysis.train import subset_config
 
@@ -51,14 +52,14 @@ def test_seed_noise_pools_the_runs_of_one_condition(store):
     another budget, label noise or network is another condition, and LMC children are left out."""
     runs = store(SMOKE.name)
 
-    def stored(config, acc: float) -> None:
-        runs.save("train", config.key_dict(), Result({"final_test_acc": acc}))
+    def stored(config, acc: float, kept: int = SMOKE.num_train) -> None:
+        runs.save("train", config.key_dict(), Result({"final_test_acc": acc, "train_examples": kept}))
 
     subset = torch.arange(100)
     for seed, acc in ((0, 0.50), (1, 0.52)):  # full data, with checkpoints: one group
         stored(replace(SMOKE.train_config(seed), save_steps=(10,)), acc)
     for seed, acc in ((0, 0.40), (1, 0.44), (2, 0.42)):  # one subset: another group of the same condition
-        stored(subset_config(SMOKE.train_config(RETRAIN_SEED_BASE + seed), subset), acc)
+        stored(subset_config(SMOKE.train_config(RETRAIN_SEED_BASE + seed), subset), acc, len(subset))
     for variant in (Variant(epochs=1), Variant(label_noise=0.1), Variant(width=8)):  # other conditions
         for seed, acc in ((0, 0.1), (1, 0.9)):
             stored(SMOKE.train_config(seed, variant), acc)
@@ -67,3 +68,24 @@ def test_seed_noise_pools_the_runs_of_one_condition(store):
     assert noise.dof == 1 + 2 and noise.sd == pytest.approx(((0.01**2 * 2 + 0.02**2 * 2) / 3) ** 0.5)
     other = seed_noise(SMOKE, runs, Variant(label_noise=0.1))
     assert other.dof == 1 and other.sd == pytest.approx(0.8 / 2**0.5)
+
+
+def test_random_arms_pool_apart_with_the_spread_of_their_subsets(store):
+    """A random-pruning arm's seeds also draw its subset: its runs are no group of the fixed-subset pool, and the
+    random arms of a condition (one group per size) pool into `random`, which `of_random` lends them."""
+    runs = store(SMOKE.name)
+    n = SMOKE.num_train
+    for seed, acc in ((0, 0.50), (1, 0.52)):
+        runs.save("train", SMOKE.train_config(seed).key_dict(), Result({"final_test_acc": acc, "train_examples": n}))
+    for size, accs in ((n // 2, (0.40, 0.46, 0.43)), (n // 4, (0.30, 0.34))):
+        for s, acc in enumerate(accs):
+            config = SMOKE.train_config(RETRAIN_SEED_BASE + s)
+            kept = RandomSubset(size).draw(n, config.seed)
+            runs.save("train", subset_config(config, kept).key_dict(),
+                      Result({"final_test_acc": acc, "train_examples": size}))
+    noise = seed_noise(SMOKE, runs)
+    assert noise.dof == 1 and noise.sd == pytest.approx(0.02 / 2**0.5)
+    assert noise.random.dof == 2 + 1
+    assert noise.random.sd == pytest.approx(((0.03**2 * 2 + 0.02**2 * 2) / 3) ** 0.5)
+    assert noise.vs_random == (noise, noise.random)
+    assert SeedNoise.of(noise.table()) == noise  # a page's table keeps both pools

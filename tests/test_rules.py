@@ -93,6 +93,28 @@ def test_arms_of_different_conditions_borrow_their_own_pools():
         statistics.contrast([[0.9]], [[0.7]], [NOISE] * 3)
 
 
+def test_random_arms_borrow_the_pool_of_random_arms_where_it_has_an_estimate():
+    with_random = SeedNoise(sd=0.01, dof=10, random=SeedNoise(sd=0.03, dof=4))
+    assert with_random.vs_random == (with_random, with_random.random)
+    # 1e-4 (the fixed arm's pool, 10 dof) + 9e-4 (the random arms' pool, 4 dof)
+    _, se, _ = statistics.difference([0.9], [0.7], with_random.vs_random)
+    assert se == pytest.approx(math.sqrt(1e-3))
+    # a comparison that counts with the fixed pool alone does not once the subsets' spread is in
+    assert statistics.compare([0.84], [0.80], NOISE) == 1
+    assert statistics.compare([0.84], [0.80], with_random.vs_random) == 0
+    # no random arm with two seeds: the condition's own pool, as one term
+    for lacking in (NOISE, SeedNoise(sd=0.01, dof=10, random=NONE)):
+        assert lacking.of_random is lacking
+        assert statistics.difference([0.9], [0.7], lacking.vs_random) == statistics.difference([0.9], [0.7], lacking)
+    assert rules.grand_init_beats_random(_grand([0.84], [0.80]), NOISE).verdict == rules.REPRODUCED
+    assert rules.grand_init_beats_random(_grand([0.84], [0.80]), with_random).verdict == rules.INCONCLUSIVE
+
+
+def _grand(grand: list[float], random: list[float]) -> pd.DataFrame:
+    rows = [{"method": "grand_init", "fraction": 0.5, "test_acc": a} for a in grand]
+    return pd.DataFrame(rows + [{"method": "random", "fraction": 0.5, "test_acc": a} for a in random])
+
+
 def test_a_difference_counts_beyond_the_95_percent_t_interval():
     # one seed each against a pool of 10 degrees of freedom: t(0.975, 10) = 2.23 standard errors of 1.41 points
     assert statistics.compare([0.832], [0.80], NOISE) == 1 and statistics.compare([0.830], [0.80], NOISE) == 0
@@ -131,10 +153,7 @@ def test_pruning_half_verdicts_cover_all_four_outcomes_and_a_small_significant_l
 
 
 def test_grand_init_fails_where_a_gain_is_excluded_and_is_inconclusive_where_it_is_not():
-    def curves(grand: list[float], random: list[float]) -> pd.DataFrame:
-        rows = [{"method": "grand_init", "fraction": 0.5, "test_acc": a} for a in grand]
-        return pd.DataFrame(rows + [{"method": "random", "fraction": 0.5, "test_acc": a} for a in random])
-
+    curves = _grand
     assert rules.grand_init_beats_random(curves([0.8] * 3, [0.7] * 3), NOISE).verdict == rules.REPRODUCED
     steady_tie = curves([0.700, 0.701, 0.699], [0.700, 0.702, 0.698])
     assert rules.grand_init_beats_random(steady_tie, PRECISE).verdict == rules.NOT  # a gain of a point is excluded

@@ -117,7 +117,8 @@ def context(pruning: pd.DataFrame, rate: float, n_train: int, noise: SeedNoise) 
             "noisy tail, skipping more of the hardest examples still raises it."
             + (f" With clean labels the same windows go from {clean.iloc[0]:.2%} ({clean.index[0]:,.0f} skipped) to "
                f"{clean.iloc[-1]:.2%} ({clean.index[-1]:,.0f} skipped)." if len(clean) > 1 else ""))
-    if all(compare(windows.loc[windows["offset"] == o, "test_acc"], random_acc, noise) < 0 for o in by_offset.index):
+    if all(compare(windows.loc[windows["offset"] == o, "test_acc"], random_acc, noise.vs_random) < 0
+           for o in by_offset.index):
         sentences.append(f"Every EL2N window stays below random pruning ({random_acc.mean():.2%}) beyond two "
                          "standard errors, so the noisy tail is only part of why keeping the highest EL2N hurts at "
                          "this scale.")

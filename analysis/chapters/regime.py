@@ -156,8 +156,8 @@ def random_wins(sweep: pd.DataFrame, fraction: float, noise: Mapping[float, Seed
         return accuracies(sweep, **{axis: x}, fraction=fraction, selection=selection)
 
     points = sorted(sweep.loc[sweep["fraction"] == fraction, axis].unique())
-    return [x for x in points if compare(acc(x, "random"), acc(x, "hard"), noise[x]) > 0
-            and compare(acc(x, "random"), acc(x, "easy"), noise[x]) > 0]
+    return [x for x in points if compare(acc(x, "hard"), acc(x, "random"), noise[x].vs_random) < 0
+            and compare(acc(x, "easy"), acc(x, "random"), noise[x].vs_random) < 0]
 
 
 def mean_table(sweep: pd.DataFrame, axis: str) -> pd.DataFrame:
@@ -191,7 +191,8 @@ def budget_context(sweep: pd.DataFrame, profile: Profile, noise: Mapping[float, 
     random = sum(len(random_wins(sweep, f, noise, BUDGET)) for f in profile.regime.fractions)
     ccs_wins = [f"{b:g}" for b in profile.regime.epochs
                 if compare(accuracies(sweep, fraction=largest, selection="ccs", budget_epochs=b),
-                           accuracies(sweep, fraction=largest, selection="random", budget_epochs=b), noise[b]) > 0]
+                           accuracies(sweep, fraction=largest, selection="random", budget_epochs=b),
+                           noise[b].vs_random) > 0]
     sentences = []
     if growing:
         spans = [f"{100 * gaps[f].iloc[0]:+.1f} to {100 * gaps[f].iloc[-1]:+.1f} points at {f:.0%} pruned"

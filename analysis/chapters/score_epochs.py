@@ -44,7 +44,7 @@ def against_random(sweep: pd.DataFrame, noise: SeedNoise, side: int) -> list[str
     standard errors, as "<score> at epoch <e>"."""
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
     return [f"{s} at epoch {e:g}" for (s, e), g in scored.groupby(["score", "epoch"])
-            if compare(g["test_acc"], rnd["test_acc"], noise) == side]
+            if compare(g["test_acc"], rnd["test_acc"], noise.vs_random) == side]
 
 
 def context(sweep: pd.DataFrame, noise: SeedNoise) -> str:

@@ -50,7 +50,7 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
 def context(seeds: pd.DataFrame, random: pd.DataFrame, noise: SeedNoise) -> str:
     """The sentence after the table: whether every seed count loses to random pruning beyond two standard errors."""
     by_count = seeds.groupby("n_seeds")["test_acc"].mean()
-    worse = all(compare(seeds.loc[seeds["n_seeds"] == k, "test_acc"], random["test_acc"], noise) < 0
+    worse = all(compare(seeds.loc[seeds["n_seeds"] == k, "test_acc"], random["test_acc"], noise.vs_random) < 0
                 for k in by_count.index)
     return (
         f"Every GraNd subset here ({by_count.min():.2%} to {by_count.max():.2%}) is worse than random pruning beyond "

@@ -78,7 +78,7 @@ def counts(runs: pd.DataFrame, gain: pd.DataFrame, noise: Mapping[str, SeedNoise
     foreign = [(s, t) for s, t in pairs if s != t]  # the target's own scores are the source named like the target
     return {
         "cells": len(pairs),
-        "losses": sum(compare(cell(s, t), cell(RANDOM, t), noise[t]) < 0 for s, t in pairs),
+        "losses": sum(compare(cell(s, t), cell(RANDOM, t), noise[t].vs_random) < 0 for s, t in pairs),
         "foreign": sum(t in gain.index for _, t in foreign),
         "as_own": sum(compare(cell(s, t), cell(t, t), noise[t]) > 0 or equivalent(cell(s, t), cell(t, t), noise[t])
                       for s, t in foreign if t in gain.index),
