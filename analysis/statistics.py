@@ -5,7 +5,8 @@ its condition (`SeedNoise`, pooled over the stored runs of that condition that d
 seed: `analysis.retraining.seed_noise`), unless the arm's own seeds carry more degrees of freedom than the pool;
 never from a single run, never zero. Arms that borrow one pooled estimate share it: their variances form one
 term with the pool's degrees of freedom. A random-pruning arm draws a fresh subset with every seed, so it borrows
-the pool of the condition's random arms (`SeedNoise.of_random`), whose spread includes the choice of subset.
+the pool of the condition's random arms where it is the wider (`SeedNoise.of_random`), its spread including the
+choice of subset.
 
 - **A difference** (`compare`) counts only where the 95% confidence interval of the difference of the
   means (Welch's t) excludes zero: beyond about two standard errors when the noise is well estimated,
@@ -39,9 +40,11 @@ class SeedNoise:
 
     @property
     def of_random(self) -> SeedNoise:
-        """The pool a random-pruning arm borrows: `random`, whose spread includes the choice of subset; this one
-        (which leaves that spread out) where no random arm has two seeds."""
-        return self.random if self.random is not None and self.random.dof else self
+        """The pool a random-pruning arm borrows: `random` (its spread includes the choice of subset) where it is
+        wider than this one or this one has no estimate; else this one. Drawing a subset can only add spread, so a
+        thinner `random` is a small pool's chance; where no random arm has two seeds, `random` has no estimate."""
+        random = self.random
+        return random if random is not None and random.dof and (not self.dof or random.sd > self.sd) else self
 
     @property
     def vs_random(self) -> tuple[SeedNoise, SeedNoise]:

@@ -89,3 +89,15 @@ def test_random_arms_pool_apart_with_the_spread_of_their_subsets(store):
     assert noise.random.sd == pytest.approx(((0.03**2 * 2 + 0.02**2 * 2) / 3) ** 0.5)
     assert noise.vs_random == (noise, noise.random)
     assert SeedNoise.of(noise.table()) == noise  # a page's table keeps both pools
+
+
+def test_the_runs_retrain_draws_at_random_are_the_ones_seed_noise_pools_as_random(submitted, store):
+    runs = store(SMOKE.name)
+    scores = torch.arange(SMOKE.num_train, dtype=torch.float32)
+    retrain(SMOKE, runs, [({"method": "random"}, select(SMOKE, "random", 0.5)),
+                          ({"method": "el2n"}, select(SMOKE, "el2n", 0.5, scores))], seeds=3)
+    for task, acc in zip(submitted, (0.40, 0.46, 0.43, 0.50, 0.51, 0.52), strict=True):
+        runs.save("train", task.config.key_dict(), Result({"final_test_acc": acc, "train_examples": len(task.subset)}))
+    noise = seed_noise(SMOKE, runs)
+    assert (noise.dof, noise.random.dof) == (2, 2)
+    assert noise.sd == pytest.approx(0.01) and noise.random.sd == pytest.approx(0.03)
