@@ -60,3 +60,9 @@ def test_retraining_runs_count_seeds_per_method_and_fraction(name, runs):
 def test_the_paper_profiles_cost_is_stated_on_every_profile():
     facts = pruning_curves.facts(TABLES, get_profile("smoke"))
     assert facts["paper_runs"] == "216 retraining runs of 200 epochs"
+
+
+def test_kirschs_protocol_is_stated_from_his_code_beside_ours():
+    text = pruning_curves.kirsch_protocol(get_profile("laptop"))
+    assert "after 2 of 12.6 epochs (16% of training; ours at 10%" in text
+    assert "fewer steps than his full-data run" in text

@@ -10,6 +10,7 @@ from torch import Tensor
 from analysis import prune, rules
 from analysis.data import CLASS_NAMES
 from analysis.profiles import PAPER, Profile
+from analysis.reference import published
 from analysis.retraining import (
     METHODS,
     PRIMARY_METHODS,
@@ -111,7 +112,20 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "paper_runs": f"{retraining_runs(PAPER):,} retraining runs of {PAPER.epochs:g} epochs",
         "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
+        "kirsch_protocol": kirsch_protocol(profile),
     }
+
+
+def kirsch_protocol(profile: Profile) -> str:
+    """How Kirsch's PyTorch reproduction, the left panel's reference, departs from the protocol we follow (read
+    from his code: `published_results.yaml`, `kirsch_pytorch.protocol`)."""
+    theirs = published()["kirsch_pytorch"]["protocol"]
+    return (f"His protocol departs from the paper's, which we follow, in two ways that bear on the comparison: he "
+            f"reads the scores after {theirs['score_after_epochs']:g} of {theirs['train_epochs']:g} epochs "
+            f"({theirs['score_after_epochs'] / theirs['train_epochs']:.0%} of training; ours at "
+            f"{profile.score_epoch / profile.epochs:.0%}, as the paper's), and his pruned runs train "
+            f"{theirs['train_epochs']:g} epochs of their subset, so fewer steps than his full-data run, where ours "
+            "train for the full run's number of steps.")
 
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
