@@ -360,8 +360,9 @@ LAPTOP = Profile(
     label_smoothing=0.2,
     bias_lr_scale=64.0,
     pruning_curves=PruningCurves(fractions=(0.3, 0.5, 0.6)),  # Kirsch's PyTorch reproduction (the same kind of network)
-    # init to 10% of training, as the paper's init to epoch 20
-    score_epochs=ScoreEpochs(epochs=(0, _E / 20, _E / 10)),
+    # init to 10% of training, as the paper's init to epoch 20, and 20%: the checkpoint nearest to where Kirsch's
+    # PyTorch reproduction, the pruning curves' anchor, reads its scores (after 2 of 12.6 epochs, 16%)
+    score_epochs=ScoreEpochs(epochs=(0, _E / 20, _E / 10, _E / 5)),
     score_agreement=ScoreAgreement(init_check_examples=1_000),
     seeds=Seeds(counts=(1, 2, 4)),
     transfer=Transfer(models=(("airbench", 24), ("vgg11", 32))),
@@ -371,7 +372,8 @@ LAPTOP = Profile(
     # sweep from (2.5, 5, 10) epochs to (2.5, 10) and from 2 fractions to 1 (the data size is the axis Sorscher
     # et al. vary), LMC spawn points from 4 to 3, score epochs from 4 to 3. Since then the LMC verdict's pairs of
     # children (+13.6) and the runs trained again for checkpoints, with LMC children counted from their spawn
-    # point: 173 run-equivalents, about 31 h.
+    # point: 173 run-equivalents, about 31 h; and 6 runs for a fourth score epoch again (2026-11-30: EL2N at 10%
+    # lost to random pruning where Kirsch's anchor, scored later, found it ahead).
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
     regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 4, _E), fractions=(0.5,), ccs_hard_cut=0.1),
