@@ -14,12 +14,12 @@ import torch
 from torch import Tensor
 
 from analysis.profiles import PROTOCOL, Profile, Variant
-from analysis.scores import el2n, forgetting_from_counts, grand, input_norm, loss
+from analysis.scores import correct, el2n, forgetting_from_counts, grand, input_norm, loss
 from analysis.store import Result, RunStore, array_digest, config_key
 from analysis.sweep import RunTask, run_all
 from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_training
 
-SCORES = ("el2n", "grand", "loss", "forgetting", "input_norm")
+SCORES = ("el2n", "grand", "loss", "forgetting", "input_norm", "correct")  # correct: 1 if classified right
 
 
 def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -> TrainConfig:
@@ -64,7 +64,8 @@ def score_of_run(
 
     def compute() -> Result:
         model = load_checkpoint(config, step, store)
-        fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand}[score]
+        fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand,
+              "correct": correct}[score]
         return Result({"score": score, "step": step}, {"scores": fn(model, data.normalize(images), labels).numpy()})
 
     key = _score_key(config, score, step, squared, positions)
@@ -91,7 +92,7 @@ def compute_scores(
     seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
     configs = [score_run_config(profile, s, variant) for s in seeds]
     step = profile.step(epoch)
-    if score in ("el2n", "grand", "loss") and step not in configs[0].save_steps:
+    if score in ("el2n", "grand", "loss", "correct") and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
     if score == "forgetting" or (score != "input_norm" and step > 0):  # the initialisation needs no training

@@ -1,4 +1,5 @@
-"""Per-example scores: EL2N, exact GraNd, the loss, input norm, and forgetting.
+"""Per-example scores: EL2N, exact GraNd, the loss, input norm, and forgetting; and whether each example is
+classified correctly (its mean: the network's accuracy when the scores are read).
 
 Each score function takes `images` (float (N, C, H, W), normalised as the model expects) and
 `labels` (int64 (N,)) and returns a float tensor (N,) on the CPU. Models are evaluated in eval
@@ -61,6 +62,17 @@ def loss(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256
     with _eval_mode(model):
         for x, y in _batches(images, labels, batch_size, device):
             out.append(F.cross_entropy(model(x).float(), y, reduction="none").cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def correct(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> Tensor:
+    """1.0 where `model` classifies the example as its label (top-1), else 0.0."""
+    device = _device(model)
+    out = []
+    with _eval_mode(model):
+        for x, y in _batches(images, labels, batch_size, device):
+            out.append((model(x).argmax(dim=1) == y).float().cpu())
     return torch.cat(out)
 
 

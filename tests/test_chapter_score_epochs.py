@@ -25,6 +25,7 @@ def sweep(means: dict[tuple[str, float], float], random: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+ACCURACY = pd.DataFrame({"epoch": [0.0, 0.0, 0.5, 0.5], "seed": [0, 1, 0, 1], "train_acc": [0.1, 0.1, 0.44, 0.46]})
 MEANS = {("el2n", 0.0): 0.60, ("el2n", 0.5): 0.70, ("grand", 0.0): 0.59, ("grand", 0.5): 0.66}
 
 
@@ -54,7 +55,8 @@ def test_without_a_winner_the_sentence_names_the_losers_or_says_all_are_within_n
 
 def test_facts_show_the_mean_per_score_and_epoch():
     profile = get_profile("smoke")
-    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table()}, profile)
+    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table(), "accuracy": ACCURACY},
+                               profile)
     table = facts["table"].data
     assert list(table.columns) == [0.0, 0.5] and list(table.index) == ["el2n", "grand"]
     assert (table.index.name, table.columns.name) == ("pruned by", "score epoch")
@@ -62,6 +64,8 @@ def test_facts_show_the_mean_per_score_and_epoch():
     html = facts["table"].to_html()
     assert ">0.5</th>" in html and ">70.00%</td>" in html and "epoch_" not in html
     assert facts["random"] == "65.00%" and facts["fraction"] == f"{profile.study_fraction:.0%}"
+    assert facts["score_accuracy"].endswith("(eval mode, without augmentation; mean of 2 runs): 10% at "
+                                            "initialisation, 45% at epoch 0.5.")
 
 
 def test_the_page_judges_its_claim():

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from analysis.models import build_model
-from analysis.scores import el2n, forgetting_scores, grand, input_norm
+from analysis.scores import correct, el2n, forgetting_scores, grand, input_norm
 from analysis.train import memory_format
 
 
@@ -71,6 +71,13 @@ def test_el2n_matches_hand_computation():
     ])
     assert torch.allclose(el2n(model, x, y), expected, atol=1e-6)
     assert torch.allclose(el2n(model, x, y, squared=True), expected**2, atol=1e-6)
+
+
+def test_correct_marks_the_examples_classified_as_their_label():
+    model = FixedLogits(torch.tensor([[1.0, 0.0], [0.0, 3.0], [2.0, 1.0]]))
+    x = torch.arange(3.0).view(3, 1, 1, 1)
+    assert correct(model, x, torch.tensor([0, 0, 1])).tolist() == [1.0, 0.0, 0.0]
+    assert correct(model, x, torch.tensor([0, 1, 0]), batch_size=2).tolist() == [1.0, 1.0, 1.0]
 
 
 def test_input_norm():

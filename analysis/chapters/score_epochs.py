@@ -33,10 +33,31 @@ def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...]
     return retrain(profile, store, selections, executor=executor, desc="score epochs")
 
 
+def score_run_accuracy(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
+    """How far the score runs have learnt when the scores are read: their accuracy on the training images (eval
+    mode, un-augmented) at each score epoch. One row per epoch and score run (epoch, seed, train_acc)."""
+    rows = []
+    for e in profile.score_epochs.epochs:
+        per_seed = compute_scores(profile, store, "correct", e, executor=executor)[1]
+        rows += [{"epoch": e, "seed": s, "train_acc": float(acc)} for s, acc in enumerate(per_seed.mean(1))]
+    return pd.DataFrame(rows)
+
+
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random")."""
+    """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random") and
+    `accuracy` (`score_run_accuracy`)."""
     return {"sweep": score_epoch_sweep(profile, store, executor=executor),
+            "accuracy": score_run_accuracy(profile, store, executor=executor),
             "seed_noise": seed_noise(profile, store).table()}
+
+
+def accuracy_sentence(accuracy: pd.DataFrame) -> str:
+    """The score runs' training accuracy at each score epoch, in words."""
+    means = accuracy.groupby("epoch")["train_acc"].mean()
+    at = [f"{acc:.0%} at {'initialisation' if e == 0 else f'epoch {e:g}'}" for e, acc in means.items()]
+    runs = accuracy.groupby("epoch")["seed"].nunique().min()
+    return (f"The share of the training images the score runs' networks classify correctly when the scores are "
+            f"read (eval mode, without augmentation; mean of {runs} runs): {', '.join(at)}.")
 
 
 def against_random(sweep: pd.DataFrame, noise: SeedNoise, side: int) -> list[str]:
@@ -67,6 +88,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "random": f"{rnd['test_acc'].mean():.2%}",
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(sweep, SeedNoise.of(tables["seed_noise"])),
+        "score_accuracy": accuracy_sentence(tables["accuracy"]),
     }
 
 
