@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from concurrent.futures import Executor
 
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -104,3 +105,13 @@ def compute_scores(
     per_seed = torch.stack([score_of_run(profile, store, c, score, step, squared, positions) for c in configs])
     return per_seed.mean(0), per_seed
 
+
+def score_run_accuracy(profile: Profile, store: RunStore, epochs: Collection[float],
+                       executor: Executor | None = None) -> pd.DataFrame:
+    """How far the score runs have learnt when scores are read: their accuracy on the training images (eval mode,
+    un-augmented) at each of `epochs`. One row per epoch and score run (epoch, seed, train_acc)."""
+    rows = []
+    for e in epochs:
+        per_seed = compute_scores(profile, store, "correct", e, executor=executor)[1]
+        rows += [{"epoch": e, "seed": s, "train_acc": float(acc)} for s, acc in enumerate(per_seed.mean(1))]
+    return pd.DataFrame(rows)

@@ -18,12 +18,19 @@ FULL = pd.DataFrame({"test_acc": [0.84, 0.86], "train_acc": [0.996, 0.990]})
 # would name the cat
 COVERAGE = pd.DataFrame({"airplane": [0.6, 0.5, 0.1], "cat": [0.2, 0.52, 0.5], "ship": [0.7, 0.45, 0.5]},
                         index=pd.Index(["el2n", "random", "grand"], name="method"))
-TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE}
+SCORE_ACCURACY = pd.DataFrame({"epoch": [1.0, 1.0], "seed": [0, 1], "train_acc": [0.55, 0.57]})
+TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE, "score_accuracy": SCORE_ACCURACY}
 
 
 def test_the_rarest_class_under_el2n_and_its_share_under_each_method():
     facts = pruning_curves.facts(TABLES, get_profile("smoke"))
     assert (facts["rare_class"], facts["rare_el2n"], facts["rare_random"]) == ("cat", "20%", "52%")
+
+
+def test_the_score_epoch_is_stated_with_how_far_the_score_runs_had_learnt():
+    profile = get_profile("laptop")
+    facts = pruning_curves.facts(TABLES, profile)
+    assert (facts["score_epoch"], facts["score_share"], facts["score_train_acc"]) == ("1", "10%", "56%")
 
 
 def test_accuracy_table_and_full_data_numbers():

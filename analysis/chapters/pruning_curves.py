@@ -24,6 +24,7 @@ from analysis.retraining import (
     select,
 )
 from analysis.rules import Verdict
+from analysis.score_runs import score_run_accuracy
 from analysis.statistics import SeedNoise
 from analysis.store import RunStore
 
@@ -85,9 +86,11 @@ def class_coverage(profile: Profile, store: RunStore, methods: tuple[str, ...] =
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
-    `coverage` (share of each class kept at the study fraction, one row per method)."""
+    `coverage` (share of each class kept at the study fraction, one row per method), `score_accuracy` (the score
+    runs' training accuracy at the score epoch)."""
     return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
             "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
+            "score_accuracy": score_run_accuracy(profile, store, [profile.score_epoch], executor),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -102,6 +105,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "full_train": f"{full['train_acc'].mean():.1%}",
         "full_test": f"{full['test_acc'].mean():.1%}",
         "study": f"{profile.study_fraction:.0%}",
+        "score_epoch": f"{profile.score_epoch:g}",
+        "score_share": f"{profile.score_epoch / profile.epochs:.0%}",
+        "score_train_acc": f"{tables['score_accuracy']['train_acc'].mean():.0%}",
         "rare_class": str(rarest),
         "rare_el2n": f"{coverage.loc['el2n', rarest]:.0%}",
         "rare_random": f"{coverage.loc['random', rarest]:.0%}",

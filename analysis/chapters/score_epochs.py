@@ -11,7 +11,7 @@ from analysis import prune, rules
 from analysis.profiles import Profile
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
-from analysis.score_runs import compute_scores
+from analysis.score_runs import compute_scores, score_run_accuracy
 from analysis.statistics import SeedNoise, compare
 from analysis.store import RunStore
 
@@ -33,21 +33,11 @@ def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...]
     return retrain(profile, store, selections, executor=executor, desc="score epochs")
 
 
-def score_run_accuracy(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
-    """How far the score runs have learnt when the scores are read: their accuracy on the training images (eval
-    mode, un-augmented) at each score epoch. One row per epoch and score run (epoch, seed, train_acc)."""
-    rows = []
-    for e in profile.score_epochs.epochs:
-        per_seed = compute_scores(profile, store, "correct", e, executor=executor)[1]
-        rows += [{"epoch": e, "seed": s, "train_acc": float(acc)} for s, acc in enumerate(per_seed.mean(1))]
-    return pd.DataFrame(rows)
-
-
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random") and
-    `accuracy` (`score_run_accuracy`)."""
+    `accuracy` (the score runs' `score_run_accuracy` at each score epoch)."""
     return {"sweep": score_epoch_sweep(profile, store, executor=executor),
-            "accuracy": score_run_accuracy(profile, store, executor=executor),
+            "accuracy": score_run_accuracy(profile, store, profile.score_epochs.epochs, executor),
             "seed_noise": seed_noise(profile, store).table()}
 
 
