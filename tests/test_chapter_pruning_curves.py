@@ -7,6 +7,7 @@ import pytest
 
 from analysis.chapters import pruning_curves
 from analysis.profiles import get_profile
+from analysis.statistics import SeedNoise
 
 # mean test accuracy per (method, fraction): 81% and 75% for EL2N from two seeds each, random from one
 CURVES = pd.DataFrame([{"method": m, "fraction": f, "seed": s, "test_acc": a}
@@ -19,12 +20,26 @@ FULL = pd.DataFrame({"test_acc": [0.84, 0.86], "train_acc": [0.996, 0.990]})
 COVERAGE = pd.DataFrame({"airplane": [0.6, 0.5, 0.1], "cat": [0.2, 0.52, 0.5], "ship": [0.7, 0.45, 0.5]},
                         index=pd.Index(["el2n", "random", "grand"], name="method"))
 SCORE_ACCURACY = pd.DataFrame({"epoch": [1.0, 1.0], "seed": [0, 1], "train_acc": [0.55, 0.57]})
-TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE, "score_accuracy": SCORE_ACCURACY}
+# trained for half the steps, EL2N 2 points above random (3 seeds each, 0.1 points apart)
+KIRSCH_STEPS = pd.DataFrame([{"method": m, "seed": s, "test_acc": a + d} for m, a in (("el2n", 0.72), ("random", 0.70))
+                             for s, d in enumerate((-0.001, 0.0, 0.001))])
+KIRSCH_NOISE = SeedNoise(sd=0.001, dof=4).table()
+TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE, "score_accuracy": SCORE_ACCURACY,
+          "kirsch_steps": KIRSCH_STEPS, "kirsch_noise": KIRSCH_NOISE}
 
 
 def test_the_rarest_class_under_el2n_and_its_share_under_each_method():
     facts = pruning_curves.facts(TABLES, get_profile("smoke"))
     assert (facts["rare_class"], facts["rare_el2n"], facts["rare_random"]) == ("cat", "20%", "52%")
+
+
+def test_kirschs_step_rule_is_compared_with_the_papers():
+    text = pruning_curves.facts(TABLES, get_profile("smoke"))["kirsch_steps"]
+    # se of the difference: 0.1 points x sqrt(2/3) on 4 dof (t = 2.776): +-0.23 points
+    assert text.startswith("Trained as his code trains a pruned run, for 50% of the full run's steps at 50% pruned, "
+                           "EL2N reaches 72.00% and random pruning 70.00%: +2.0 points (95% interval +1.8 to +2.2; "
+                           "3 and 3 seeds), against +5.0 points with the paper's rule (75.00% and 70.00%).")
+    assert pruning_curves.kirsch_variant(get_profile("laptop")).epochs == 5
 
 
 def test_the_score_epoch_is_stated_with_how_far_the_score_runs_had_learnt():

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from analysis import prune, rules
 from analysis.data import CLASS_NAMES
-from analysis.profiles import PAPER, Profile
+from analysis.profiles import PAPER, Profile, Variant
 from analysis.reference import published
 from analysis.retraining import (
     METHODS,
@@ -25,7 +25,7 @@ from analysis.retraining import (
 )
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_accuracy
-from analysis.statistics import SeedNoise
+from analysis.statistics import SeedNoise, accuracies, difference, interval
 from analysis.store import RunStore
 
 CLAIMS = ("cifar10_half", "grand_init_beats_random")
@@ -60,6 +60,36 @@ def curves(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(M
     return pd.concat(frames, ignore_index=True)
 
 
+def kirsch_steps(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
+    """EL2N and random pruning at half pruned, each run trained for the kept share of the full run's steps, as
+    Kirsch's PyTorch code trains a pruned run (the paper, and our curves: the full run's steps). Rows: method,
+    seed, test_acc, train_acc, kept; `retrain_seeds` seeds."""
+    chosen = [({"method": "el2n"}, select(profile, "el2n", HALF, method_scores(profile, store, "el2n",
+                                                                              executor=executor))),
+              ({"method": "random"}, select(profile, "random", HALF))]
+    return retrain(profile, store, chosen, executor=executor, desc="Kirsch's steps",
+                   variant=kirsch_variant(profile))
+
+
+def kirsch_variant(profile: Profile) -> Variant:
+    """The budget of a half-pruned run trained as Kirsch's code trains it: the full run's epochs of its subset."""
+    return Variant(epochs=profile.epochs * (1 - HALF))
+
+
+def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, noise: SeedNoise) -> str:
+    """EL2N against random pruning at half pruned when trained for fewer steps, as Kirsch trains a pruned run,
+    beside the same comparison with the paper's step rule."""
+    el2n, rnd = accuracies(steps, method="el2n"), accuracies(steps, method="random")
+    diff, *_ = estimate = difference(el2n, rnd, noise.vs_random)
+    low, high = interval(estimate, 0.95)
+    ours = accuracies(curves, method="el2n", fraction=HALF).mean(), accuracies(
+        curves, method="random", fraction=HALF).mean()
+    return (f"Trained as his code trains a pruned run, for {1 - HALF:.0%} of the full run's steps at {HALF:.0%} "
+            f"pruned, EL2N reaches {el2n.mean():.2%} and random pruning {rnd.mean():.2%}: {100 * diff:+.1f} points "
+            f"(95% interval {100 * low:+.1f} to {100 * high:+.1f}; {len(el2n)} and {len(rnd)} seeds), against "
+            f"{100 * (ours[0] - ours[1]):+.1f} points with the paper's rule ({ours[0]:.2%} and {ours[1]:.2%}).")
+
+
 def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
     """How many retraining runs `curves` trains at `profile` (score and full-data runs not counted)."""
     seeds = sum(profile.retrain_seeds if m in PRIMARY_METHODS else profile.secondary_seeds for m in methods)
@@ -87,10 +117,13 @@ def class_coverage(profile: Profile, store: RunStore, methods: tuple[str, ...] =
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
     `coverage` (share of each class kept at the study fraction, one row per method), `score_accuracy` (the score
-    runs' training accuracy at the score epoch)."""
+    runs' training accuracy at the score epoch), `kirsch_steps` (`kirsch_steps`) with its seed noise
+    (`kirsch_noise`)."""
     return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
             "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
             "score_accuracy": score_run_accuracy(profile, store, [profile.score_epoch], executor),
+            "kirsch_steps": kirsch_steps(profile, store, executor),
+            "kirsch_noise": seed_noise(profile, store, kirsch_variant(profile)).table(),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -119,6 +152,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
         "kirsch_protocol": kirsch_protocol(profile),
+        "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"])),
     }
 
 
