@@ -9,8 +9,9 @@ and with the weights they came with.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -41,39 +42,32 @@ def _batches(images: Tensor, labels: Tensor, batch_size: int, device: torch.devi
 
 
 @torch.no_grad()
+def _per_example(model: nn.Module, images: Tensor, labels: Tensor, of_logits: Callable[[Tensor, Tensor], Tensor],
+                 batch_size: int) -> Tensor:
+    """`of_logits(logits, labels)` for every example, batch by batch, the model in eval mode."""
+    batches = _batches(images, labels, batch_size, _device(model))
+    with _eval_mode(model):
+        return torch.cat([of_logits(model(x).float(), y).cpu() for x, y in batches])
+
+
 def el2n(model: nn.Module, images: Tensor, labels: Tensor, squared: bool = False, batch_size: int = 256) -> Tensor:
     """EL2N: ||softmax(f(x)) - onehot(y)||_2 per example (squared only if asked: it changes averaged ranks)."""
-    device = _device(model)
-    out = []
-    with _eval_mode(model):
-        for x, y in _batches(images, labels, batch_size, device):
-            probs = model(x).float().softmax(dim=1)
-            err = probs - F.one_hot(y, probs.shape[1]).float()
-            sq = err.pow(2).sum(dim=1)
-            out.append((sq if squared else sq.sqrt()).cpu())
-    return torch.cat(out)
+    def of_logits(logits: Tensor, y: Tensor) -> Tensor:
+        probs = logits.softmax(dim=1)
+        sq = (probs - F.one_hot(y, probs.shape[1]).float()).pow(2).sum(dim=1)
+        return sq if squared else sq.sqrt()
+
+    return _per_example(model, images, labels, of_logits, batch_size)
 
 
-@torch.no_grad()
 def loss(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> Tensor:
     """Per-example cross-entropy of `labels` under `model` (nats)."""
-    device = _device(model)
-    out = []
-    with _eval_mode(model):
-        for x, y in _batches(images, labels, batch_size, device):
-            out.append(F.cross_entropy(model(x).float(), y, reduction="none").cpu())
-    return torch.cat(out)
+    return _per_example(model, images, labels, partial(F.cross_entropy, reduction="none"), batch_size)
 
 
-@torch.no_grad()
 def correct(model: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 256) -> Tensor:
     """1.0 where `model` classifies the example as its label (top-1), else 0.0."""
-    device = _device(model)
-    out = []
-    with _eval_mode(model):
-        for x, y in _batches(images, labels, batch_size, device):
-            out.append((model(x).argmax(dim=1) == y).float().cpu())
-    return torch.cat(out)
+    return _per_example(model, images, labels, lambda logits, y: (logits.argmax(dim=1) == y).float(), batch_size)
 
 
 def input_norm(images: Tensor) -> Tensor:
