@@ -136,7 +136,7 @@ def _drawn_at_random(config: dict, kept: int) -> bool:
 
 @lru_cache(maxsize=4096)
 def _random_digest(n: int, kept: int, seed: int) -> str:
-    return array_digest(prune.random_subset(n, kept, seed))
+    return array_digest(RandomSubset(kept).draw(n, seed))
 
 
 def _condition(config: dict) -> dict:

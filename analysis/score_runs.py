@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from concurrent.futures import Executor
+from functools import partial
 
 import pandas as pd
 import torch
@@ -20,7 +21,8 @@ from analysis.store import Result, RunStore, array_digest, config_key
 from analysis.sweep import RunTask, run_all
 from analysis.train import TrainConfig, load_checkpoint, resolve_device, run_training
 
-SCORES = ("el2n", "grand", "loss", "forgetting", "input_norm", "correct")  # correct: 1 if classified right
+FROM_CHECKPOINT = {"el2n": el2n, "grand": grand, "loss": loss, "correct": correct}  # correct: 1 if classified right
+SCORES = (*FROM_CHECKPOINT, "forgetting", "input_norm")
 
 
 def score_run_config(profile: Profile, seed: int, variant: Variant = PROTOCOL) -> TrainConfig:
@@ -65,8 +67,7 @@ def score_of_run(
 
     def compute() -> Result:
         model = load_checkpoint(config, step, store)
-        fn = {"el2n": lambda m, x, y: el2n(m, x, y, squared=squared), "loss": loss, "grand": grand,
-              "correct": correct}[score]
+        fn = partial(el2n, squared=squared) if score == "el2n" else FROM_CHECKPOINT[score]
         return Result({"score": score, "step": step}, {"scores": fn(model, data.normalize(images), labels).numpy()})
 
     key = _score_key(config, score, step, squared, positions)
@@ -93,7 +94,7 @@ def compute_scores(
     seeds = range(profile.score_seeds if seeds is None else seeds) if not isinstance(seeds, list) else seeds
     configs = [score_run_config(profile, s, variant) for s in seeds]
     step = profile.step(epoch)
-    if score in ("el2n", "grand", "loss", "correct") and step not in configs[0].save_steps:
+    if score in FROM_CHECKPOINT and step not in configs[0].save_steps:
         raise ValueError(f"epoch {epoch:g} is not a checkpointed epoch of profile {profile.name!r}: choose one of "
                          f"{', '.join(f'{e:g}' for e in profile.checkpoint_epochs())}")
     if score == "forgetting" or (score != "input_norm" and step > 0):  # the initialisation needs no training

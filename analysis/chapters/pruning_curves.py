@@ -62,13 +62,11 @@ def curves(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(M
 
 def kirsch_steps(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
     """EL2N and random pruning at half pruned, each run trained for the kept share of the full run's steps, as
-    Kirsch's PyTorch code trains a pruned run (the paper, and our curves: the full run's steps). Rows: method,
-    seed, test_acc, train_acc, kept; `retrain_seeds` seeds."""
-    chosen = [({"method": "el2n"}, select(profile, "el2n", HALF, method_scores(profile, store, "el2n",
-                                                                              executor=executor))),
-              ({"method": "random"}, select(profile, "random", HALF))]
-    return retrain(profile, store, chosen, executor=executor, desc="Kirsch's steps",
-                   variant=kirsch_variant(profile))
+    Kirsch's PyTorch code trains a pruned run (the paper, and our curves: the full run's steps): the curves' own
+    subsets. Rows: method, fraction, seed, test_acc, train_acc, kept; `retrain_seeds` seeds."""
+    half = [(labels, kept) for labels, kept in selections(profile, store, ("el2n", "random"), executor)
+            if labels["fraction"] == HALF]
+    return retrain(profile, store, half, executor=executor, desc="Kirsch's steps", variant=kirsch_variant(profile))
 
 
 def kirsch_variant(profile: Profile) -> Variant:
