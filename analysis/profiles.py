@@ -155,6 +155,11 @@ class Profile:
     def steps(self) -> int:
         return self.step(self.epochs)
 
+    @property
+    def score_share(self) -> float:
+        """Where the scores are read, as a share of training."""
+        return self.score_epoch / self.epochs
+
     def step(self, epoch: float) -> int:
         """The training step at `epoch` (of the full training set)."""
         return round(epoch * self.steps_per_epoch)
@@ -451,7 +456,7 @@ def protocol_table(profile: Profile) -> list[tuple[str, str, str]]:
             "network": f"{p.model}, width {p.width}",
             "batch size": str(p.batch_size),
             "training budget": f"{p.epochs:g} epochs = {p.steps:,} steps",
-            "score epoch": f"{p.score_epoch:g} ({p.score_epoch / p.epochs:.0%} of training)",
+            "score epoch": f"{p.score_epoch:g} ({p.score_share:.0%} of training)",
             "score initialisations": str(p.score_seeds),
             "retraining seeds": f"{p.retrain_seeds} (secondary sweeps: {p.secondary_seeds})",
             "fractions pruned": ", ".join(f"{f:g}" for f in p.pruning_curves.fractions),

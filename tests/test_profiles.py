@@ -32,6 +32,7 @@ def test_paper_profile_matches_the_published_protocol():
     # lr x0.2 at epochs 60, 120, 160
     assert [config.lr_at(PAPER.step(e)) for e in (59, 60, 120, 160)] == pytest.approx([0.1, 0.02, 0.004, 0.0008])
     assert PAPER.score_epoch == int(str(protocol["score_epoch"]).split()[0]) == 20
+    assert PAPER.score_share == LAPTOP.score_share == 0.1  # the default profile reads scores where the paper does
     assert PAPER.score_seeds == 10 and PAPER.retrain_seeds == 4
     assert (PAPER.model, PAPER.width, PAPER.train_per_class, PAPER.test_examples) == ("resnet18", 64, 0, 0)
     assert config.augment

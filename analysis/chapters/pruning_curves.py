@@ -137,7 +137,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "full_test": f"{full['test_acc'].mean():.1%}",
         "study": f"{profile.study_fraction:.0%}",
         "score_epoch": f"{profile.score_epoch:g}",
-        "score_share": f"{profile.score_epoch / profile.epochs:.0%}",
+        "score_share": f"{profile.score_share:.0%}",
         "score_train_acc": f"{tables['score_accuracy']['train_acc'].mean():.0%}",
         "rare_class": str(rarest),
         "rare_el2n": f"{coverage.loc['el2n', rarest]:.0%}",
@@ -161,7 +161,7 @@ def kirsch_protocol(profile: Profile) -> str:
     return (f"His protocol departs from the paper's, which we follow, in two ways that bear on the comparison: he "
             f"reads the scores after {theirs['score_after_epochs']:g} of {theirs['train_epochs']:g} epochs "
             f"({theirs['score_after_epochs'] / theirs['train_epochs']:.0%} of training; ours at "
-            f"{profile.score_epoch / profile.epochs:.0%}, as the paper's), and his pruned runs train "
+            f"{profile.score_share:.0%}, as the paper's), and his pruned runs train "
             f"{theirs['train_epochs']:g} epochs of their subset, so fewer steps than his full-data run, where ours "
             "train for the full run's number of steps.")
 
