@@ -21,6 +21,8 @@ METHOD_COLORS = {
     "input_norm": "#9467bd", "random": "#7f7f7f", "full": "#000000", "easy": "#17becf", "hard": "#1f77b4",
     "ccs": "#bcbd22",
 }
+METHOD_NAMES = {"el2n": "EL2N", "grand": "GraNd", "grand_init": "GraNd at init", "input_norm": "input norm",
+                "ccs": "CCS"}
 
 # The book's text column is about 700 px wide; a figure at most COLUMN inches wide is shown at most 1.4x smaller than
 # drawn, so 9 pt (the smallest type we draw) still reads as about 9 pt (12 px) on the page.
@@ -51,6 +53,12 @@ MODEL_NAMES = {"resnet18": "ResNet-18", "resnet50": "ResNet-50", "airbench": "ai
 def model_name(model: str) -> str:
     """A network's name in the prose: 'ResNet-18' (the registry's name where it has no other)."""
     return MODEL_NAMES.get(model, model)
+
+
+def method_name(key: str) -> str:
+    """A score or method as the prose names it: 'grand_init' -> 'GraNd at init', 'el2n@1' -> 'EL2N@1'."""
+    method, at, epoch = str(key).partition("@")
+    return f"{METHOD_NAMES.get(method, method)}{at}{epoch}"
 
 
 def describe(profile: Profile) -> str:
@@ -109,7 +117,7 @@ def band(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str | None = None, lab
     for name, g in groups:
         stats = g.groupby(x)[y].agg(mean="mean", lo=lambda v: np.percentile(v, 16), hi=lambda v: np.percentile(v, 84))
         color = (colors or METHOD_COLORS).get(name)
-        ax.plot(stats.index, stats["mean"], marker=marker, ms=4, label=name, color=color)
+        ax.plot(stats.index, stats["mean"], marker=marker, ms=4, label=method_name(name), color=color)
         ax.fill_between(stats.index, stats["lo"], stats["hi"], alpha=0.2, color=color, linewidth=0)
 
 
@@ -117,13 +125,13 @@ def reference(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, label: str) 
     """Published values as hollow markers joined by dashed lines, in each method's colour."""
     for name, g in df.groupby(hue):
         color = METHOD_COLORS.get(name)
-        ax.plot(g[x], g[y], ls="--", marker="o", mfc="white", ms=5, color=color, label=f"{name} ({label})")
+        ax.plot(g[x], g[y], ls="--", marker="o", mfc="white", ms=5, color=color, label=f"{method_name(name)} ({label})")
 
 
 def hline(ax: Axes, values, label: str, color: str = "#000000") -> None:
     """A horizontal line at the mean of `values` with a band from their 16th to 84th percentile."""
     values = np.asarray(values, dtype=float)
-    ax.axhline(values.mean(), color=color, ls=":", lw=1.5, label=label)
+    ax.axhline(values.mean(), color=color, ls=":", lw=1.5, label=method_name(label))
     if len(values) > 1:
         ax.axhspan(np.percentile(values, 16), np.percentile(values, 84), color=color, alpha=0.08)
 
@@ -135,6 +143,8 @@ def percent_axis(ax: Axes, axis: str = "y") -> None:
 
 def heatmap(ax: Axes, matrix: pd.DataFrame, fmt: str = ".2f", cmap: str = "vlag", center: float | None = 0.0,
             **kwargs) -> None:
+    """`matrix` with its values written in, rows and columns named as the prose names them (`method_name`)."""
+    matrix = matrix.rename(index=method_name, columns=method_name)
     sns.heatmap(matrix, ax=ax, annot=True, fmt=fmt, cmap=cmap, center=center, square=True, cbar=False,
                 annot_kws={"fontsize": SMALLEST}, **kwargs)
     ax.tick_params(axis="x", rotation=45, labelsize=SMALLEST)
@@ -230,8 +240,8 @@ def noisy_clean_histograms(dist: pd.DataFrame, scores: tuple[str, ...] = ("el2n"
             for is_noisy, color in ((False, METHOD_COLORS["el2n"]), (True, METHOD_COLORS["grand_init"])):
                 ax.hist(d.loc[d["noisy"] == is_noisy, "value"], bins=30, density=True, alpha=0.5, color=color,
                         label="noisy" if is_noisy else "clean")
-            ax.set(title=f"{score} at epoch {epoch:g}",
-                   xlabel=score if row == len(epochs) - 1 else None, ylabel="density" if col == 0 else None)
+            ax.set(title=f"{method_name(score)} at epoch {epoch:g}", ylabel="density" if col == 0 else None,
+                   xlabel=method_name(score) if row == len(epochs) - 1 else None)
     axes[0].legend()
     return fig
 
@@ -239,7 +249,7 @@ def noisy_clean_histograms(dist: pd.DataFrame, scores: tuple[str, ...] = ("el2n"
 def lines(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, default_color: str = "#8c564b") -> None:
     """`y` against `x`, one line with markers per `hue` group, in each method's colour (`default_color` for others)."""
     for name, g in df.groupby(hue):
-        ax.plot(g[x], g[y], marker="o", ms=4, label=name, color=METHOD_COLORS.get(name, default_color))
+        ax.plot(g[x], g[y], marker="o", ms=4, label=method_name(name), color=METHOD_COLORS.get(name, default_color))
 
 
 LMC_GROUP_COLORS = {"low": METHOD_COLORS["easy"], "high": METHOD_COLORS["hard"], "random": METHOD_COLORS["random"],

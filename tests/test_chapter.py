@@ -109,3 +109,14 @@ def test_crossing_note_names_the_dotted_lines_only_where_they_are_drawn():
         "no dotted line: keeping the hardest does not win for good at any training-set size shown")
     assert plots.crossing_note({0.7: None, 0.5: 2500.0}, "budget") == (
         "dotted line: the budget from which keeping the hardest wins for good (2,500 at 50% pruned)")
+
+
+def test_figures_and_tables_name_scores_as_the_prose_does():
+    assert [plots.method_name(k) for k in ("el2n", "grand_init", "input_norm", "grand@0", "forgetting", 3)] == [
+        "EL2N", "GraNd at init", "input norm", "GraNd@0", "forgetting", "3"]
+    _fig, (ax,) = plots.figure()
+    plots.band(ax, pd.DataFrame({"m": ["grand_init"] * 2, "x": [0, 1], "y": [0.5, 0.6]}), "x", "y", hue="m")
+    plots.heatmap(ax, pd.DataFrame([[1.0]], index=["el2n@1"], columns=["input_norm"]))
+    assert [line.get_label() for line in ax.get_lines()] == ["GraNd at init"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["EL2N@1"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["input norm"]

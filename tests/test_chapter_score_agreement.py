@@ -107,10 +107,12 @@ def test_facts():
     facts = score_agreement.facts(tables(profile), profile)
     kirsch = reference.published()["kirsch_jax"]["spearman"]
     compared = facts["kirsch"].data
-    assert compared.loc["grand_init_vs_input_norm", "our pair"] == "grand@0 vs input_norm"
-    assert compared.loc["grand_20_vs_el2n_20", "our pair"] == "grand@0.5 vs el2n@0.5"
-    assert compared.loc["grand_20_vs_el2n_20", "ours (smoke)"] == 0.9
-    assert compared["Kirsch (JAX, 10 runs)"].to_dict() == {k: kirsch[k] for k in compared.index}
+    assert compared.loc["GraNd at init vs input norm", "our pair"] == "GraNd@0 vs input norm"
+    assert compared.loc["GraNd@20 vs EL2N@20", "our pair"] == "GraNd@0.5 vs EL2N@0.5"
+    assert compared.loc["GraNd@20 vs EL2N@20", "ours (smoke)"] == 0.9
+    assert compared["Kirsch (JAX, 10 runs)"].tolist() == [kirsch[k] for k in (
+        "grand_init_vs_input_norm", "grand_init_vs_grand_20", "grand_init_vs_forgetting", "grand_20_vs_el2n_20",
+        "forgetting_vs_el2n_20")]
     assert (facts["rho_grand"], facts["rho_el2n"], facts["epoch"], facts["seeds"]) == ("0.70", "0.90", "0.5", "2")
     assert facts["init_norm"] == "0.432"
     assert facts["kirsch_init_norm"] == f"{kirsch['grand_init_vs_input_norm']:.3f}"

@@ -31,26 +31,26 @@ MEANS = {("el2n", 0.0): 0.60, ("el2n", 0.5): 0.70, ("grand", 0.0): 0.59, ("grand
 
 def test_subsets_beyond_two_standard_errors_beat_random():
     # random 0.65: el2n@0.5 is 5 points above, grand@0.5 1 point above (beyond 0.33 points), the rest below
-    assert score_epochs.against_random(sweep(MEANS, 0.65), NOISE, +1) == ["el2n at epoch 0.5", "grand at epoch 0.5"]
+    assert score_epochs.against_random(sweep(MEANS, 0.65), NOISE, +1) == ["EL2N at epoch 0.5", "GraNd at epoch 0.5"]
     assert score_epochs.context(sweep(MEANS, 0.65), NOISE) == (
-        "Subsets that beat random pruning beyond two standard errors: el2n at epoch 0.5, grand at epoch 0.5.")
+        "Subsets that beat random pruning beyond two standard errors: EL2N at epoch 0.5, GraNd at epoch 0.5.")
     # arms with their own seeds need no pooled estimate
     assert score_epochs.against_random(sweep(MEANS, 0.65), SeedNoise(sd=math.nan, dof=0), +1) == [
-        "el2n at epoch 0.5", "grand at epoch 0.5"]
+        "EL2N at epoch 0.5", "GraNd at epoch 0.5"]
 
 
 def test_without_a_winner_the_sentence_names_the_losers_or_says_all_are_within_noise():
     # random 0.698: el2n@0.5 only 0.2 points above; the other three 3.2 to 10.8 points below
     assert score_epochs.against_random(sweep(MEANS, 0.698), NOISE, +1) == []
     assert score_epochs.context(sweep(MEANS, 0.698), NOISE) == (
-        "No score from any epoch beats random pruning beyond two standard errors here; el2n at epoch 0, grand at "
-        "epoch 0, grand at epoch 0.5 fall below it.")
+        "No score from any epoch beats random pruning beyond two standard errors here; EL2N at epoch 0, GraNd at "
+        "epoch 0, GraNd at epoch 0.5 fall below it.")
     close = {k: 0.70 + d for k, d in zip(MEANS, (0.0, 0.001, -0.001, 0.002), strict=True)}
     assert score_epochs.context(sweep(close, 0.70), NOISE) == (
         "No score from any epoch beats random pruning beyond two standard errors here; every one is within noise "
         "of it.")
     one = {("el2n", 0.5): 0.60, ("grand", 0.5): 0.70}
-    assert score_epochs.context(sweep(one, 0.70), NOISE).endswith("el2n at epoch 0.5 falls below it.")
+    assert score_epochs.context(sweep(one, 0.70), NOISE).endswith("EL2N at epoch 0.5 falls below it.")
 
 
 def test_facts_show_the_mean_per_score_and_epoch():

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from analysis import prune, rules
 from analysis.noise import noise_detection_report, noise_offsets
+from analysis.plots import method_name
 from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, full_data, retrain, seed_noise
 from analysis.rules import Verdict
@@ -144,10 +145,10 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "auroc": f"{at_score.loc['el2n', 'auroc']:.2f}",
         "score_epoch": f"{profile.score_epoch:g}",
         "study_fraction": f"{profile.study_fraction:.0%}",
-        "detection": detect.style.format("{:.2f}", na_rep=""),
+        "detection": detect.style.format("{:.2f}", na_rep="").format_index(method_name),
         "context": context(pruning, rate, profile.num_train,
                            SeedNoise.by(tables["seed_noise"], "label_noise")[profile.noise.fraction]),
-        "pruning": prune_table.style.format("{:.2%}"),
+        "pruning": prune_table.style.format("{:.2%}").format_index(method_name, level=0),
         "full": f"{full['test_acc'].mean():.2%}",
     }
 

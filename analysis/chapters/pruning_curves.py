@@ -9,8 +9,9 @@ from torch import Tensor
 
 from analysis import prune, rules
 from analysis.data import CLASS_NAMES
+from analysis.plots import method_name
 from analysis.profiles import PAPER, Profile, Variant
-from analysis.reference import published
+from analysis.reference import kirsch_accuracy, published
 from analysis.retraining import (
     METHODS,
     PRIMARY_METHODS,
@@ -82,10 +83,20 @@ def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, noise: Seed
     low, high = interval(estimate, 0.95)
     ours = accuracies(curves, method="el2n", fraction=HALF).mean(), accuracies(
         curves, method="random", fraction=HALF).mean()
+    theirs = kirsch_accuracy("kirsch_pytorch").set_index(["method", "fraction"])["test_acc"]
+    gap = 100 * (theirs["el2n", HALF] - theirs["random", HALF])
+    if low <= 0 <= high:
+        conclusion = f"within noise, where his own runs put EL2N {gap:+.1f} points from random pruning"
+    elif (diff > 0) == (gap > 0):
+        conclusion = f"the same direction as his own runs ({gap:+.1f} points)"
+    else:
+        conclusion = (f"so his step rule does not explain why his own runs put EL2N {gap:+.1f} points from random "
+                      "pruning")
     return (f"Trained as his code trains a pruned run, for {1 - HALF:.0%} of the full run's steps at {HALF:.0%} "
             f"pruned, EL2N reaches {el2n.mean():.2%} and random pruning {rnd.mean():.2%}: {100 * diff:+.1f} points "
             f"(95% interval {100 * low:+.1f} to {100 * high:+.1f}; {len(el2n)} and {len(rnd)} seeds), against "
-            f"{100 * (ours[0] - ours[1]):+.1f} points with the paper's rule ({ours[0]:.2%} and {ours[1]:.2%}).")
+            f"{100 * (ours[0] - ours[1]):+.1f} points with the paper's rule ({ours[0]:.2%} and {ours[1]:.2%}): "
+            f"{conclusion}.")
 
 
 def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
@@ -131,7 +142,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     table = table.rename(columns=lambda f: f"{f:.0%} pruned")
     rarest = coverage.loc["el2n"].idxmin()
     return {
-        "table": table.rename_axis(index="pruned by", columns=None).style.format("{:.2%}"),
+        "table": table.rename_axis(index="pruned by", columns=None).style.format("{:.2%}").format_index(method_name),
         "full": f"{full['test_acc'].mean():.2%}",
         "full_train": f"{full['train_acc'].mean():.1%}",
         "full_test": f"{full['test_acc'].mean():.1%}",

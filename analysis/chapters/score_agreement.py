@@ -12,7 +12,7 @@ from scipy.stats import rankdata, spearmanr
 from torch import Tensor
 
 from analysis import prune, reference
-from analysis.plots import model_name
+from analysis.plots import method_name, model_name
 from analysis.profiles import PAPER, TRAIN_SIZES, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
@@ -121,9 +121,16 @@ def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:
         "forgetting_vs_el2n_20": ("forgetting", f"el2n@{e}"),
     }
     return pd.DataFrame(
-        [{"Kirsch's pair": k, "our pair": f"{a} vs {b}", f"Kirsch (JAX, {kirsch_runs()} runs)": kirsch[k],
+        [{"Kirsch's pair": " vs ".join(map(_at_epoch, k.split("_vs_"))),
+          "our pair": f"{method_name(a)} vs {method_name(b)}", f"Kirsch (JAX, {kirsch_runs()} runs)": kirsch[k],
           f"ours ({profile.name})": matrix.loc[a, b]} for k, (a, b) in pairs.items()]
     ).set_index("Kirsch's pair")
+
+
+def _at_epoch(score: str) -> str:
+    """A score named as in `published_results.yaml` ('grand_20') as the book names it ('GraNd@20')."""
+    name, _, epoch = score.rpartition("_")
+    return method_name(f"{name}@{epoch}" if epoch.isdigit() else score)
 
 
 def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import prune, rules
+from analysis.plots import method_name
 from analysis.profiles import Profile
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
@@ -54,7 +55,7 @@ def against_random(sweep: pd.DataFrame, noise: SeedNoise, side: int) -> list[str
     """The (score, epoch) subsets whose accuracy lies above (`side` +1) or below (-1) random pruning's beyond two
     standard errors, as "<score> at epoch <e>"."""
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
-    return [f"{s} at epoch {e:g}" for (s, e), g in scored.groupby(["score", "epoch"])
+    return [f"{method_name(s)} at epoch {e:g}" for (s, e), g in scored.groupby(["score", "epoch"])
             if compare(g["test_acc"], rnd["test_acc"], noise.vs_random) == side]
 
 
@@ -74,7 +75,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     table = scored.pivot_table(index="score", columns="epoch", values="test_acc", aggfunc="mean")
     return {
         "table": table.rename_axis(index="pruned by", columns="score epoch").style.format("{:.2%}")
-        .format_index("{:g}", axis=1),
+        .format_index("{:g}", axis=1).format_index(method_name),
         "random": f"{rnd['test_acc'].mean():.2%}",
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(sweep, SeedNoise.of(tables["seed_noise"])),
