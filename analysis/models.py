@@ -204,6 +204,30 @@ def whiten_stem(model: Airbench, images: Tensor, eps: float = 5e-4) -> None:
     stem.weight.copy_(torch.cat([filters, -filters]).to(stem.weight))
 
 
+def multiply_adds(model: nn.Module, size: int = 32) -> int:
+    """Multiply-adds of one `size` x `size` image's forward pass through `model`'s convolutions and linear layers
+    (what a training step's time scales with on a CPU)."""
+    total = 0
+
+    def count(module: nn.Module, _, out: Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            total += out[0].numel() * module.in_channels // module.groups * math.prod(module.kernel_size)
+        elif isinstance(module, nn.Linear):
+            total += module.in_features * module.out_features
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, size, size))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return total
+
+
 def build_model(name: str, num_classes: int, width: int = 64, init: str = "lecun") -> nn.Module:
     """A freshly initialised network from the registry (`MODELS`), initialised by `init` (see `INITS`)."""
     if name not in MODELS:

@@ -3,7 +3,9 @@
 Each page's `run` is called with the training sweeps and the score computations replaced by stand-ins
 (stored scores where they exist, else random ones; placeholder accuracies), so nothing trains. The runs
 the pages submit are collected, deduplicated by key across pages (score runs serve several pages), and
-counted in run-equivalents (steps over the full-data run's steps), with how many are already stored. A
+counted in run-equivalents (steps over the full-data run's steps, times the run's network's multiply-adds per
+image over the profile network's: a transfer target's VGG-11 at width 32 counts 1.93 times the `laptop` network per
+step, whose bare training loop measured 1.95 times as long, 2026-11-30), with how many are already stored. A
 stored run whose checkpoints a page needs but this machine lacks (LMC parents, the NTK page's score runs
 without stored kernels) is trained again, once, and counted so.
 
@@ -17,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from unittest import mock
 
 import numpy as np
@@ -25,11 +28,18 @@ import torch
 
 from analysis import chapters, retraining, score_runs
 from analysis.chapters import lmc, ntk
+from analysis.models import build_model, multiply_adds
 from analysis.profiles import Profile, get_profile
 from analysis.statistics import SeedNoise
 from analysis.store import RunStore, config_key, results_root
 from analysis.sweep import RunTask
 from analysis.train import checkpoints_missing
+
+
+@cache
+def step_cost(model: str, width: int) -> int:
+    """A training step's cost on one image, in multiply-adds (`models.multiply_adds`)."""
+    return multiply_adds(build_model(model, 10, width))
 
 
 def _rng(*parts) -> np.random.Generator:
@@ -108,7 +118,8 @@ def plan(profile_name: str) -> pd.DataFrame:
 
     def count(task: RunTask) -> None:
         key = config_key("train", task.config.key_dict())
-        share = (task.config.steps - task.config.start_step()) / profile.steps  # LMC children: spawn to end
+        share = ((task.config.steps - task.config.start_step()) / profile.steps  # LMC children: spawn to end
+                 * step_cost(task.config.model, task.config.width) / step_cost(profile.model, profile.width))
         if key not in on_page[page]:  # a page reads some runs several times (score runs)
             on_page[page].add(key)
             counts[page]["runs"] += 1
@@ -117,6 +128,7 @@ def plan(profile_name: str) -> pd.DataFrame:
         if key not in seen:
             seen.add(key)
             counts[page]["new runs"] += 1
+            counts[page]["new run-equivalents"] += share
             counts[page]["to train (run-equivalents)"] += 0 if stored else share
         if stored and task.checkpoints and key not in regenerated and checkpoints_missing(task.config, store):
             regenerated.add(key)
@@ -142,6 +154,7 @@ def main() -> None:
     print(table.round(2).to_string())
     total, todo = table["run-equivalents"].sum(), table["to train (run-equivalents)"].sum()
     print(f"\nprofile {args.profile}: {table['new runs'].sum():.0f} distinct runs, "
+          f"{table['new run-equivalents'].sum():.1f} run-equivalents in all, "
           f"{table.loc[:, 'to train (run-equivalents)'].sum():.1f} run-equivalents still to train "
           f"(about {todo * args.minutes_per_run / 60:.1f} h at {args.minutes_per_run:g} min each); pages submit "
           f"{total:.1f} run-equivalents counting shared runs once per page")

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from analysis.models import MODELS, build_model, whiten_stem
+from analysis.models import MODELS, build_model, multiply_adds, whiten_stem
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -76,3 +76,13 @@ def test_whitened_stem_decorrelates_the_patches_it_was_fit_on():
     cov = responses[:, :12].T @ responses[:, :12] / len(responses)
     assert torch.allclose(cov, torch.eye(12, dtype=torch.float64), atol=5e-3)
     assert torch.equal(w[12:], -w[:12])
+
+
+def test_multiply_adds_counts_convolutions_and_linear_layers_per_image():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1, groups=2),
+                        nn.Flatten(), nn.Linear(8 * 16 * 16, 10))
+    assert multiply_adds(net) == 32 * 32 * 4 * 3 * 9 + 16 * 16 * 8 * 2 * 9 + 8 * 16 * 16 * 10
+    assert net.training
+    # convolutions dominate and scale with width squared
+    wide, narrow = (multiply_adds(build_model("resnet18", 10, w)) for w in (16, 8))
+    assert wide / narrow == pytest.approx(4, rel=0.02)

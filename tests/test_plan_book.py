@@ -6,6 +6,7 @@ import pytest
 
 from analysis import chapters
 from analysis.chapters import lmc
+from analysis.models import build_model, multiply_adds
 from analysis.profiles import get_profile
 
 
@@ -22,3 +23,17 @@ def test_an_empty_store_trains_everything_and_lmc_children_count_from_their_spaw
                    for e in profile.lmc.spawn_epochs for g in ("low", "high", "random", "full"))
     assert table.loc["lmc", "run-equivalents"] == pytest.approx(profile.score_seeds + children)
     assert table.loc["lmc", "to train (run-equivalents)"] == pytest.approx(children)
+
+
+def test_a_run_counts_its_networks_multiply_adds_per_step(plan_book, monkeypatch):
+    weighted = plan_book.plan("smoke")
+    monkeypatch.setattr(plan_book, "step_cost", lambda model, width: 1)
+    flat = plan_book.plan("smoke")
+    # only the transfer page trains another network than the profile's (its VGG-11 targets)
+    others = [page for page in flat.index if page != "transfer"]
+    assert weighted.loc[others].values == pytest.approx(flat.loc[others].values)
+    profile = get_profile("smoke")
+    ((model, width),) = [m for m in profile.transfer.models if m[0] != profile.model]
+    ratio = multiply_adds(build_model(model, 10, width)) / multiply_adds(build_model(profile.model, 10, profile.width))
+    vgg_runs = (weighted.loc["transfer", "run-equivalents"] - flat.loc["transfer", "run-equivalents"]) / (ratio - 1)
+    assert ratio > 1 and vgg_runs > 0 and vgg_runs == pytest.approx(round(vgg_runs))  # whole, full-length VGG runs
