@@ -30,6 +30,19 @@ def keep_hardest(scores: Tensor, fraction_pruned: float) -> Tensor:
     return hardest_first(scores)[: kept_size(len(scores), fraction_pruned)].sort().values
 
 
+def keep_hardest_per_class(scores: Tensor, labels: Tensor, fraction_pruned: float) -> Tensor:
+    """Sorted indices of the highest-scoring (1 - fraction_pruned) share of each class, so that every class keeps
+    its share: a control for the class skew of `keep_hardest` (not the paper's selection)."""
+    labels = torch.as_tensor(labels).cpu()
+    if len(labels) != len(scores):
+        raise ValueError(f"{len(scores)} scores for {len(labels)} labels: score the same examples as are labelled")
+    order = hardest_first(scores)
+    ordered_labels = labels[order]
+    kept = [order[ordered_labels == c][: kept_size(int((labels == c).sum()), fraction_pruned)]
+            for c in labels.unique()]
+    return torch.cat(kept).sort().values
+
+
 def keep_easiest(scores: Tensor, fraction_pruned: float) -> Tensor:
     """Sorted indices of the lowest-scoring (1 - fraction_pruned) share."""
     order = hardest_first(scores)

@@ -24,8 +24,11 @@ SCORE_ACCURACY = pd.DataFrame({"epoch": [1.0, 1.0], "seed": [0, 1], "train_acc":
 KIRSCH_STEPS = pd.DataFrame([{"method": m, "seed": s, "test_acc": a + d} for m, a in (("el2n", 0.72), ("random", 0.70))
                              for s, d in enumerate((-0.001, 0.0, 0.001))])
 KIRSCH_NOISE = SeedNoise(sd=0.001, dof=4).table()
+# EL2N keeping the hardest half of each class: 72% from two seeds, between class-agnostic EL2N (75%) and random (70%)
+BALANCED = pd.DataFrame({"method": "el2n", "fraction": 0.5, "seed": [0, 1], "test_acc": [0.715, 0.725]})
 TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE, "score_accuracy": SCORE_ACCURACY,
-          "kirsch_steps": KIRSCH_STEPS, "kirsch_noise": KIRSCH_NOISE}
+          "kirsch_steps": KIRSCH_STEPS, "kirsch_noise": KIRSCH_NOISE, "balanced": BALANCED,
+          "seed_noise": SeedNoise(sd=0.001, dof=4).table()}
 
 
 def test_the_rarest_class_under_el2n_and_its_share_under_each_method():
@@ -100,3 +103,11 @@ def test_kirschs_protocol_is_stated_from_his_code_beside_ours():
     text = pruning_curves.kirsch_protocol(get_profile("laptop"))
     assert "after 2 of 12.6 epochs (16% of training; ours at 10%" in text
     assert "fewer steps than his full-data run" in text
+
+
+def test_class_balanced_el2n_is_placed_against_random_and_the_papers_selection():
+    # se against random (one seed): 0.1 x sqrt(1/2 + 1) = 0.122 points; against EL2N (two seeds): 0.1 points; t = 2.776
+    assert pruning_curves.facts(TABLES, get_profile("smoke"))["balanced"] == (
+        "Keeping the hardest 50% of each class instead, so that every class keeps its share, EL2N reaches 72.00% "
+        "(2 seeds): +2.0 points from random pruning (95% interval +1.7 to +2.3) and -3.0 from the class-agnostic "
+        "subset (-3.3 to -2.7): above random pruning and worse than the paper's selection.")

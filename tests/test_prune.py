@@ -67,3 +67,18 @@ def test_class_coverage_counts_each_class_share():
     labels = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
     kept = torch.tensor([0, 1, 4, 5])
     assert prune.class_coverage(labels, kept).tolist() == [0.5, 1.0, 0.0]
+
+
+def test_keep_hardest_per_class_keeps_each_classs_hardest_share():
+    # class 0 holds the six highest scores, so class-agnostic pruning keeps none of class 1
+    scores = torch.tensor([9.0, 1.0, 8.0, 2.0, 7.0, 3.0, 6.0, 0.5, 5.0, 4.0, 4.5, 0.1])
+    labels = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1])
+    assert prune.class_coverage(labels, prune.keep_hardest(scores, 0.5)).tolist() == [1.0, 0.0]
+    kept = prune.keep_hardest_per_class(scores, labels, 0.5)
+    assert kept.tolist() == [0, 2, 3, 4, 5, 9]  # class 0: scores 9, 8, 7; class 1: 4, 3, 2
+    assert prune.class_coverage(labels, kept).tolist() == [0.5, 0.5]
+    # one class: the class-agnostic selection
+    assert torch.equal(prune.keep_hardest_per_class(scores, torch.zeros(12, dtype=torch.long), 0.25),
+                       prune.keep_hardest(scores, 0.25))
+    with pytest.raises(ValueError, match="same examples"):
+        prune.keep_hardest_per_class(scores, labels[:5], 0.5)

@@ -26,7 +26,7 @@ from analysis.retraining import (
 )
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_accuracy
-from analysis.statistics import SeedNoise, accuracies, difference, interval
+from analysis.statistics import SeedNoise, accuracies, difference, interval, sign
 from analysis.store import RunStore
 
 CLAIMS = ("cifar10_half", "grand_init_beats_random")
@@ -99,6 +99,31 @@ def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, noise: Seed
             f"{conclusion}.")
 
 
+def class_balanced(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
+    """EL2N at half pruned keeping the hardest half of each class (`prune.keep_hardest_per_class`), retrained under
+    the protocol: a control for the class skew of the paper's class-agnostic selection. Rows: method, fraction,
+    seed, test_acc, train_acc, kept; `retrain_seeds` seeds."""
+    labels = profile.data().load()[0].train_labels
+    kept = prune.keep_hardest_per_class(method_scores(profile, store, "el2n", executor=executor), labels, HALF)
+    return retrain(profile, store, [({"method": "el2n", "fraction": HALF}, kept)], executor=executor,
+                   desc="class-balanced EL2N")
+
+
+def balanced_sentence(balanced: pd.DataFrame, curves: pd.DataFrame, noise: SeedNoise) -> str:
+    """Class-balanced EL2N at half pruned against random pruning and against the class-agnostic EL2N subset."""
+    ours = accuracies(balanced, method="el2n")
+    vs_random = difference(ours, accuracies(curves, method="random", fraction=HALF), noise.vs_random)
+    vs_agnostic = difference(ours, accuracies(curves, method="el2n", fraction=HALF), noise)
+    (r_low, r_high), (a_low, a_high) = interval(vs_random, 0.95), interval(vs_agnostic, 0.95)
+    above = {1: "above", -1: "below", 0: "within noise of"}
+    better = {1: "better than", -1: "worse than", 0: "within noise of"}
+    return (f"Keeping the hardest {1 - HALF:.0%} of each class instead, so that every class keeps its share, EL2N "
+            f"reaches {ours.mean():.2%} ({len(ours)} seeds): {100 * vs_random[0]:+.1f} points from random pruning "
+            f"(95% interval {100 * r_low:+.1f} to {100 * r_high:+.1f}) and {100 * vs_agnostic[0]:+.1f} from the "
+            f"class-agnostic subset ({100 * a_low:+.1f} to {100 * a_high:+.1f}): {above[sign(vs_random)]} random "
+            f"pruning and {better[sign(vs_agnostic)]} the paper's selection.")
+
+
 def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
     """How many retraining runs `curves` trains at `profile` (score and full-data runs not counted)."""
     seeds = sum(profile.retrain_seeds if m in PRIMARY_METHODS else profile.secondary_seeds for m in methods)
@@ -127,12 +152,13 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
     `coverage` (share of each class kept at the study fraction, one row per method), `score_accuracy` (the score
     runs' training accuracy at the score epoch), `kirsch_steps` (`kirsch_steps`) with its seed noise
-    (`kirsch_noise`)."""
+    (`kirsch_noise`), `balanced` (`class_balanced`)."""
     return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
             "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
             "score_accuracy": score_run_accuracy(profile, store, [profile.score_epoch], executor),
             "kirsch_steps": kirsch_steps(profile, store, executor),
             "kirsch_noise": seed_noise(profile, store, kirsch_variant(profile)).table(),
+            "balanced": class_balanced(profile, store, executor),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -162,6 +188,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "budgets": str(len(profile.regime.epochs)),
         "kirsch_protocol": kirsch_protocol(profile),
         "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"])),
+        "balanced": balanced_sentence(tables["balanced"], curves, SeedNoise.of(tables["seed_noise"])),
     }
 
 
