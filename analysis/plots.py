@@ -117,7 +117,8 @@ def band(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str | None = None, lab
     for name, g in groups:
         stats = g.groupby(x)[y].agg(mean="mean", lo=lambda v: np.percentile(v, 16), hi=lambda v: np.percentile(v, 84))
         color = (colors or METHOD_COLORS).get(name)
-        ax.plot(stats.index, stats["mean"], marker=marker, ms=4, label=method_name(name), color=color)
+        ax.plot(stats.index, stats["mean"], marker=marker, ms=4, label=None if name is None else method_name(name),
+                color=color)
         ax.fill_between(stats.index, stats["lo"], stats["hi"], alpha=0.2, color=color, linewidth=0)
 
 
@@ -131,7 +132,7 @@ def reference(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, label: str) 
 def hline(ax: Axes, values, label: str, color: str = "#000000") -> None:
     """A horizontal line at the mean of `values` with a band from their 16th to 84th percentile."""
     values = np.asarray(values, dtype=float)
-    ax.axhline(values.mean(), color=color, ls=":", lw=1.5, label=method_name(label))
+    ax.axhline(values.mean(), color=color, ls=":", lw=1.5, label=label)
     if len(values) > 1:
         ax.axhspan(np.percentile(values, 16), np.percentile(values, 84), color=color, alpha=0.08)
 

@@ -31,16 +31,21 @@ def keep_hardest(scores: Tensor, fraction_pruned: float) -> Tensor:
 
 
 def keep_hardest_per_class(scores: Tensor, labels: Tensor, fraction_pruned: float) -> Tensor:
-    """Sorted indices of the highest-scoring (1 - fraction_pruned) share of each class, so that every class keeps
-    its share: a control for the class skew of `keep_hardest` (not the paper's selection)."""
+    """Sorted indices of the highest-scoring examples of each class, each class keeping its share of the
+    (1 - fraction_pruned) kept (shares rounded by largest remainder, so that as many are kept as `keep_hardest`
+    keeps): a control for the class skew of `keep_hardest`, not the paper's selection."""
     labels = torch.as_tensor(labels).cpu()
     if len(labels) != len(scores):
         raise ValueError(f"{len(scores)} scores for {len(labels)} labels: score the same examples as are labelled")
+    classes, counts = labels.unique(return_counts=True)
+    total = kept_size(len(labels), fraction_pruned)
+    exact = counts.double() * total / len(labels)
+    quotas = exact.floor().long()
+    quotas[torch.sort(quotas - exact, stable=True).indices[: total - int(quotas.sum())]] += 1  # largest remainders
     order = hardest_first(scores)
     ordered_labels = labels[order]
-    kept = [order[ordered_labels == c][: kept_size(int((labels == c).sum()), fraction_pruned)]
-            for c in labels.unique()]
-    return torch.cat(kept).sort().values
+    return torch.cat([order[ordered_labels == c][:q] for c, q in zip(classes, quotas.tolist(), strict=True)]
+                     ).sort().values
 
 
 def keep_easiest(scores: Tensor, fraction_pruned: float) -> Tensor:

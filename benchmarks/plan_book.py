@@ -38,7 +38,8 @@ from analysis.train import checkpoints_missing
 
 @cache
 def step_cost(model: str, width: int) -> int:
-    """A training step's cost on one image, in multiply-adds (`models.multiply_adds`)."""
+    """What a training step's time scales with: the multiply-adds of one image's forward pass
+    (`models.multiply_adds`)."""
     return multiply_adds(build_model(model, 10, width))
 
 

@@ -107,7 +107,7 @@ def test_facts():
     facts = score_agreement.facts(tables(profile), profile)
     kirsch = reference.published()["kirsch_jax"]["spearman"]
     compared = facts["kirsch"].data
-    assert compared.loc["GraNd at init vs input norm", "our pair"] == "GraNd@0 vs input norm"
+    assert compared.loc["GraNd@0 vs input norm", "our pair"] == "GraNd@0 vs input norm"
     assert compared.loc["GraNd@20 vs EL2N@20", "our pair"] == "GraNd@0.5 vs EL2N@0.5"
     assert compared.loc["GraNd@20 vs EL2N@20", "ours (smoke)"] == 0.9
     assert compared["Kirsch (JAX, 10 runs)"].tolist() == [kirsch[k] for k in (

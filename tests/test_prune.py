@@ -80,5 +80,10 @@ def test_keep_hardest_per_class_keeps_each_classs_hardest_share():
     # one class: the class-agnostic selection
     assert torch.equal(prune.keep_hardest_per_class(scores, torch.zeros(12, dtype=torch.long), 0.25),
                        prune.keep_hardest(scores, 0.25))
+    # classes of 5, 5 and 2 at 50% pruned: 6 kept as by keep_hardest, the odd halves rounded up for the lower classes
+    odd = torch.tensor([0] * 5 + [1] * 5 + [2] * 2)
+    kept = prune.keep_hardest_per_class(scores, odd, 0.5)
+    assert len(kept) == len(prune.keep_hardest(scores, 0.5)) == 6
+    assert torch.bincount(odd[kept]).tolist() == [3, 2, 1]
     with pytest.raises(ValueError, match="same examples"):
         prune.keep_hardest_per_class(scores, labels[:5], 0.5)

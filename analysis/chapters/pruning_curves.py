@@ -26,11 +26,13 @@ from analysis.retraining import (
 )
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_accuracy
-from analysis.statistics import SeedNoise, accuracies, difference, interval, sign
+from analysis.statistics import SeedNoise, accuracies, difference, interval, sign, word
 from analysis.store import RunStore
 
 CLAIMS = ("cifar10_half", "grand_init_beats_random")
 HALF = 0.5  # the paper's headline: half of CIFAR-10 pruned without loss
+BALANCED = "el2n_per_class"  # the class-balanced control's method label (`class_balanced`)
+BETTER = {1: "better than", 0: "within noise of", -1: "worse than"}
 
 
 def selections(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS),
@@ -75,28 +77,32 @@ def kirsch_variant(profile: Profile) -> Variant:
     return Variant(epochs=profile.epochs * (1 - HALF))
 
 
-def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, noise: SeedNoise) -> str:
-    """EL2N against random pruning at half pruned when trained for fewer steps, as Kirsch trains a pruned run,
-    beside the same comparison with the paper's step rule."""
+def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, steps_noise: SeedNoise,
+                          noise: SeedNoise) -> str:
+    """EL2N against random pruning at half pruned when trained for fewer steps, as Kirsch trains a pruned run
+    (`steps_noise`: that budget's seed noise), beside the same comparison with the paper's step rule (`noise`), and
+    whether the step rule accounts for his published difference."""
     el2n, rnd = accuracies(steps, method="el2n"), accuracies(steps, method="random")
-    diff, *_ = estimate = difference(el2n, rnd, noise.vs_random)
+    estimate = difference(el2n, rnd, steps_noise.vs_random)
     low, high = interval(estimate, 0.95)
-    ours = accuracies(curves, method="el2n", fraction=HALF).mean(), accuracies(
-        curves, method="random", fraction=HALF).mean()
+    ours = accuracies(curves, method="el2n", fraction=HALF), accuracies(curves, method="random", fraction=HALF)
     theirs = kirsch_accuracy("kirsch_pytorch").set_index(["method", "fraction"])["test_acc"]
     gap = 100 * (theirs["el2n", HALF] - theirs["random", HALF])
-    if low <= 0 <= high:
-        conclusion = f"within noise, where his own runs put EL2N {gap:+.1f} points from random pruning"
-    elif (diff > 0) == (gap > 0):
-        conclusion = f"the same direction as his own runs ({gap:+.1f} points)"
+    his_side, paper, his_rule = int(gap > 0) - int(gap < 0), sign(difference(*ours, noise.vs_random)), sign(estimate)
+    if his_rule == paper:
+        conclusion = "his step rule does not change the comparison" + (
+            "" if paper == his_side else
+            f", so it does not explain why his own runs put EL2N {gap:+.1f} points from random pruning")
+    elif his_rule == his_side:
+        conclusion = f"his step rule turns the comparison to his own runs' side ({gap:+.1f} points)"
     else:
-        conclusion = (f"so his step rule does not explain why his own runs put EL2N {gap:+.1f} points from random "
-                      "pruning")
+        conclusion = (f"under his step rule EL2N is {word(his_rule)} random pruning, where his own runs put it "
+                      f"{gap:+.1f} points from it")
     return (f"Trained as his code trains a pruned run, for {1 - HALF:.0%} of the full run's steps at {HALF:.0%} "
-            f"pruned, EL2N reaches {el2n.mean():.2%} and random pruning {rnd.mean():.2%}: {100 * diff:+.1f} points "
-            f"(95% interval {100 * low:+.1f} to {100 * high:+.1f}; {len(el2n)} and {len(rnd)} seeds), against "
-            f"{100 * (ours[0] - ours[1]):+.1f} points with the paper's rule ({ours[0]:.2%} and {ours[1]:.2%}): "
-            f"{conclusion}.")
+            f"pruned, EL2N reaches {el2n.mean():.2%} and random pruning {rnd.mean():.2%}: {100 * estimate[0]:+.1f} "
+            f"points (95% interval {100 * low:+.1f} to {100 * high:+.1f}; {len(el2n)} and {len(rnd)} seeds), "
+            f"against {100 * (ours[0].mean() - ours[1].mean()):+.1f} points with the paper's rule "
+            f"({ours[0].mean():.2%} and {ours[1].mean():.2%}): {conclusion}.")
 
 
 def class_balanced(profile: Profile, store: RunStore, executor: Executor | None = None) -> pd.DataFrame:
@@ -105,23 +111,27 @@ def class_balanced(profile: Profile, store: RunStore, executor: Executor | None 
     seed, test_acc, train_acc, kept; `retrain_seeds` seeds."""
     labels = profile.data().load()[0].train_labels
     kept = prune.keep_hardest_per_class(method_scores(profile, store, "el2n", executor=executor), labels, HALF)
-    return retrain(profile, store, [({"method": "el2n", "fraction": HALF}, kept)], executor=executor,
+    return retrain(profile, store, [({"method": BALANCED, "fraction": HALF}, kept)], executor=executor,
                    desc="class-balanced EL2N")
 
 
 def balanced_sentence(balanced: pd.DataFrame, curves: pd.DataFrame, noise: SeedNoise) -> str:
-    """Class-balanced EL2N at half pruned against random pruning and against the class-agnostic EL2N subset."""
-    ours = accuracies(balanced, method="el2n")
-    vs_random = difference(ours, accuracies(curves, method="random", fraction=HALF), noise.vs_random)
-    vs_agnostic = difference(ours, accuracies(curves, method="el2n", fraction=HALF), noise)
+    """Class-balanced EL2N at half pruned against random pruning and against the class-agnostic EL2N subset, and
+    how much of a loss to random pruning the class skew accounts for."""
+    ours = accuracies(balanced, method=BALANCED)
+    agnostic, rnd = accuracies(curves, method="el2n", fraction=HALF), accuracies(curves, method="random", fraction=HALF)
+    vs_random, vs_agnostic = difference(ours, rnd, noise.vs_random), difference(ours, agnostic, noise)
     (r_low, r_high), (a_low, a_high) = interval(vs_random, 0.95), interval(vs_agnostic, 0.95)
-    above = {1: "above", -1: "below", 0: "within noise of"}
-    better = {1: "better than", -1: "worse than", 0: "within noise of"}
-    return (f"Keeping the hardest {1 - HALF:.0%} of each class instead, so that every class keeps its share, EL2N "
-            f"reaches {ours.mean():.2%} ({len(ours)} seeds): {100 * vs_random[0]:+.1f} points from random pruning "
-            f"(95% interval {100 * r_low:+.1f} to {100 * r_high:+.1f}) and {100 * vs_agnostic[0]:+.1f} from the "
-            f"class-agnostic subset ({100 * a_low:+.1f} to {100 * a_high:+.1f}): {above[sign(vs_random)]} random "
-            f"pruning and {better[sign(vs_agnostic)]} the paper's selection.")
+    text = (f"Keeping the hardest {1 - HALF:.0%} of each class instead, so that every class keeps "
+            f"{1 - HALF:.0%} of its images, EL2N reaches {ours.mean():.2%} ({len(ours)} seeds): "
+            f"{100 * vs_random[0]:+.1f} points from random pruning (95% interval {100 * r_low:+.1f} to "
+            f"{100 * r_high:+.1f}) and {100 * vs_agnostic[0]:+.1f} points from the class-agnostic subset "
+            f"({100 * a_low:+.1f} to {100 * a_high:+.1f}): {word(sign(vs_random))} random pruning and "
+            f"{BETTER[sign(vs_agnostic)]} the paper's selection")
+    if sign(difference(agnostic, rnd, noise.vs_random)) >= 0:
+        return text + "."
+    share = ("all" if sign(vs_random) >= 0 else "part" if sign(vs_agnostic) > 0 else "none")
+    return f"{text}, so the class skew accounts for {share} of EL2N's loss to random pruning."
 
 
 def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
@@ -187,7 +197,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
         "kirsch_protocol": kirsch_protocol(profile),
-        "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"])),
+        "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"]),
+                                              SeedNoise.of(tables["seed_noise"])),
         "balanced": balanced_sentence(tables["balanced"], curves, SeedNoise.of(tables["seed_noise"])),
     }
 

@@ -18,6 +18,7 @@ from concurrent.futures import Executor
 import pandas as pd
 
 from analysis import prune, rules
+from analysis.plots import method_name
 from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, retrain, seed_noise
 from analysis.rules import Verdict
@@ -217,7 +218,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     full, train = full_mean(sizes, SIZE, "test_acc"), full_mean(budgets, BUDGET)
     return {
         "size_table": _readable(mean_table(sizes, SIZE)).style.format("{:.2%}")
-        .format_index("{:.0%}", level="fraction pruned")
+        .format_index("{:.0%}", level="fraction pruned").format_index(method_name, level="selection")
         .format_index("{:,.0f}", axis=1),
         "sizes": listing([point(x, SIZE) for x in full.index]),
         "size_steps": listing([f"{p.steps:,} steps at {p.num_train:,}" for p in sized(profile)]) + " images",
@@ -228,7 +229,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
                                              rules.crossover(sizes, f, noise, SIZE)),
         "size_context": size_context(sizes, f, noise),
         "budget_table": _readable(mean_table(budgets, BUDGET)).style.format("{:.2%}")
-        .format_index("{:.0%}", level="fraction pruned").format_index("{:g}", axis=1),
+        .format_index("{:.0%}", level="fraction pruned").format_index(method_name, level="selection")
+        .format_index("{:g}", axis=1),
         "runs": str(len(sizes) + len(budgets)),
         "seeds": str(profile.secondary_seeds),
         "ccs_cut": f"{profile.regime.ccs_hard_cut:.0%}",
