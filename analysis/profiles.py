@@ -379,7 +379,8 @@ LAPTOP = Profile(
     # children (+13.6) and the runs trained again for checkpoints, with LMC children counted from their spawn
     # point: 173 run-equivalents, about 31 h; and 6 runs for a fourth score epoch again (2026-11-30: EL2N at 10%
     # lost to random pruning where Kirsch's anchor, scored later, found it ahead). Counting the transfer page's VGG-11
-    # runs by their multiply-adds (1.93 laptop steps each): 193 run-equivalents, about 34 h.
+    # runs by their multiply-adds (1.93 laptop steps each), and 3 runs of a class-balanced EL2N control: 196
+    # run-equivalents, about 35 h.
     offsets=Offsets(window_fraction=0.4, starts=(0.0, 0.01, 0.05, 0.2)),
     # 2,500 to 50,000 images (the whole set reuses the protocol's runs)
     regime=Regime(sizes=(250, 1000, 2500, 0), epochs=(_E / 4, _E), fractions=(0.5,), ccs_hard_cut=0.1),
