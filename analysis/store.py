@@ -75,15 +75,24 @@ def numerics() -> dict:
     return {"threads": torch.get_num_threads(), "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
-def provenance(device: str, wall_time_s: float) -> dict:
-    """Where and how a result was made."""
+def code_state() -> dict:
+    """The checkout's commit now, and whether the package's code (analysis/) differs from it (None: unknown)."""
     head = _git("rev-parse", "HEAD")
     in_repo = head is not None and head.returncode == 0
     diff = _git("diff", "--quiet", "HEAD", "--", "analysis") if in_repo else None
+    return {"git_commit": head.stdout.strip() if in_repo else "unknown",
+            "code_modified": diff.returncode == 1 if diff is not None and diff.returncode in (0, 1) else None}
+
+
+# The code this process runs, read when the package is imported: a result stored at the end of a long run records
+# the code it was computed with, even if the checkout has changed since.
+LOADED_CODE = code_state()
+
+
+def provenance(device: str, wall_time_s: float) -> dict:
+    """Where and how a result was made."""
     return {
-        "git_commit": head.stdout.strip() if in_repo else "unknown",
-        # whether the package's code differed from that commit when the result was stored (None: unknown)
-        "code_modified": diff.returncode == 1 if diff is not None and diff.returncode in (0, 1) else None,
+        **LOADED_CODE,
         "torch": torch.__version__,
         "device": device,
         "host_cpu": platform.processor() or platform.machine(),

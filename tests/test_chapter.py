@@ -118,7 +118,7 @@ def test_figures_and_tables_name_scores_as_the_prose_does():
     plots.band(ax, pd.DataFrame({"m": ["grand_init"] * 2, "x": [0, 1], "y": [0.5, 0.6]}), "x", "y", hue="m")
     plots.heatmap(ax, pd.DataFrame([[1.0]], index=["el2n@1"], columns=["input_norm"]))
     plots.band(ax, pd.DataFrame({"x": [0, 1], "y": [0.5, 0.6]}), "x", "y")  # unlabelled: kept out of the legend
-    assert [line.get_label() for line in ax.get_lines()][0] == "GraNd at init"
+    assert next(line.get_label() for line in ax.get_lines()) == "GraNd at init"
     assert [h.get_label() for h in ax.get_legend_handles_labels()[0]] == ["GraNd at init"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["EL2N@1"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["input norm"]

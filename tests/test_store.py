@@ -5,7 +5,16 @@ import numpy as np
 import pytest
 
 import analysis.store as store_module
-from analysis.store import REPO_ROOT, Result, RunStore, array_digest, atomic_write, config_key, provenance
+from analysis.store import (
+    REPO_ROOT,
+    Result,
+    RunStore,
+    array_digest,
+    atomic_write,
+    code_state,
+    config_key,
+    provenance,
+)
 
 
 def test_cache_hit_and_provenance(tmp_path):
@@ -36,16 +45,19 @@ def test_provenance_says_whether_the_package_code_differs_from_its_commit(tmp_pa
                        capture_output=True)
 
     monkeypatch.setattr(store_module, "REPO_ROOT", tmp_path)
-    assert provenance("cpu", 0.0)["git_commit"] == "unknown" and provenance("cpu", 0.0)["code_modified"] is None
+    assert code_state() == {"git_commit": "unknown", "code_modified": None}
     (tmp_path / "analysis").mkdir()
     (tmp_path / "analysis" / "m.py").write_text("x = 1\n")
     git("init", "-q")
     git("add", ".")
     git("commit", "-qm", "c")
     (tmp_path / "notes.txt").write_text("not code")  # untracked files and files outside the package do not count
-    assert provenance("cpu", 0.0)["code_modified"] is False
+    assert code_state()["code_modified"] is False
     (tmp_path / "analysis" / "m.py").write_text("x = 2\n")
-    assert provenance("cpu", 0.0)["code_modified"] is True
+    assert code_state()["code_modified"] is True
+    # a result records the code its process imported, not the checkout as it is when the result is stored
+    assert {k: provenance("cpu", 0.0)[k] for k in ("git_commit", "code_modified")} == store_module.LOADED_CODE
+    assert store_module.LOADED_CODE["git_commit"] != code_state()["git_commit"]
 
 
 def test_failed_compute_leaves_nothing(tmp_path):
