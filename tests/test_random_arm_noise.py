@@ -41,7 +41,7 @@ def test_early_needs_el2n_to_beat_random_by_more_than_the_random_arms_spread():
                          + arm(0.75, score="random", epoch=math.nan))
     assert rules.early(sweep, 1.0, PRECISE).verdict == rules.REPRODUCED
     assert "Precondition failed" in rules.early(sweep, 1.0, WIDE).reason
-    assert score_epochs.against_random(sweep, PRECISE, +1) == ["el2n at epoch 1"]
+    assert score_epochs.against_random(sweep, PRECISE, +1) == ["EL2N at epoch 1"]
     assert score_epochs.against_random(sweep, WIDE, +1) == []
 
 
