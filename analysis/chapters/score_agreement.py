@@ -131,7 +131,8 @@ def _at_epoch(score: str) -> str:
     """A score named as in `published_results.yaml` ('grand_20', 'grand_init') as the book names it ('GraNd@20',
     'GraNd@0')."""
     name, _, epoch = score.rpartition("_")
-    return method_name(f"{name}@{0 if epoch == 'init' else epoch}" if epoch.isdigit() or epoch == "init" else score)
+    epoch = "0" if epoch == "init" else epoch
+    return method_name(f"{name}@{epoch}" if epoch.isdigit() else score)
 
 
 def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
