@@ -41,6 +41,15 @@ def kirsch_accuracy(source: str = "kirsch_jax") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def kirsch_el2n_gap(fraction: float) -> float | None:
+    """Kirsch's PyTorch reproduction: EL2N minus random pruning in test-accuracy points at `fraction` pruned (None
+    where he did not prune that fraction)."""
+    theirs = kirsch_accuracy("kirsch_pytorch").set_index(["method", "fraction"])["test_acc"]
+    if ("el2n", fraction) not in theirs.index:
+        return None
+    return 100 * (theirs["el2n", fraction] - theirs["random", fraction])
+
+
 # Who each source of `published_results.yaml` is, in words, for the sentences that cite it
 SOURCES = {"paper": "Paul et al. (2021)", "kirsch_jax": "Kirsch's JAX run of the authors' code (ResNet-18, 200 epochs)",
            "kirsch_pytorch": "Kirsch's PyTorch reproduction (hlb-CIFAR10 network, 12.6 epochs)"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,7 @@ def test_facts_show_the_mean_per_score_and_epoch():
     html = facts["table"].to_html()
     assert ">0.5</th>" in html and ">70.00%</td>" in html and "epoch_" not in html
     assert facts["random"] == "65.00%" and facts["fraction"] == f"{profile.study_fraction:.0%}"
+    assert facts["kirsch_timing"].startswith("Kirsch's PyTorch reproduction reads its scores after 16%")
     assert facts["score_accuracy"].endswith("(eval mode, without augmentation; mean of 2 runs): 10% at "
                                             "initialisation, 45% at epoch 0.5.")
 
@@ -73,3 +75,34 @@ def test_the_page_judges_its_claim():
                                      get_profile("smoke"))
     assert [v.claim_id for v in verdicts] == list(score_epochs.CLAIMS) == ["early"]
     assert verdicts[0].verdict == "reproduced"  # el2n@0.5 beats both el2n@0 and random
+
+
+def laptop_sweep(at_1: float, at_2: float, random: float = 0.85) -> pd.DataFrame:
+    """A `laptop` sweep: EL2N at initialisation, 5%, 10% and 20% of its 10 epochs."""
+    return sweep({("el2n", 0.0): 0.60, ("el2n", 0.5): 0.80, ("el2n", 1.0): at_1, ("el2n", 2.0): at_2}, random)
+
+
+def test_the_timing_sentence_reads_el2n_on_both_sides_of_kirschs_score_time():
+    # Kirsch reads his scores after 2 of 12.6 epochs (16%), between `laptop`'s epochs 1 (10%) and 2 (20%); his
+    # EL2N beats random pruning at half pruned by 92.56 - 91.39 = +1.2 points
+    laptop = get_profile("laptop")
+    text = score_epochs.kirsch_timing(laptop_sweep(0.83, 0.84), NOISE, laptop)
+    assert text.startswith("Kirsch's PyTorch reproduction reads its scores after 16% of training; EL2N read here at "
+                           "epoch 1 (10% of training) 83.00%, -2.0 points from random pruning (95% interval -2.")
+    assert "at epoch 2 (20% of training) 84.00%, -1.0 points" in text and "epoch 0.5" not in text
+    assert text.endswith("3 seeds): below random pruning on both sides of his time, so the timing does not explain "
+                         "why his runs put EL2N +1.2 points from random pruning.")
+    assert score_epochs.kirsch_timing(laptop_sweep(0.86, 0.87), NOISE, laptop).endswith(
+        ": above random pruning on both sides of his time, as in his runs (+1.2 points).")
+    assert score_epochs.kirsch_timing(laptop_sweep(0.83, 0.87), NOISE, laptop).endswith(
+        ": the comparison changes between these epochs, so his timing could move it.")
+    # at a fraction he did not prune there is no result of his to explain
+    assert score_epochs.kirsch_timing(laptop_sweep(0.83, 0.84), NOISE, replace(laptop, study_fraction=0.4)).endswith(
+        ": below random pruning on both sides of his time.")
+
+
+def test_the_timing_sentence_says_when_no_score_epoch_is_as_late_as_kirschs():
+    # smoke reads scores at 0 and 0.5 of 5 epochs (10%): both before his 16%
+    text = score_epochs.kirsch_timing(sweep(MEANS, 0.65), NOISE, get_profile("smoke"))
+    assert "at epoch 0.5 (10% of training) 70.00%, +5.0 points from random pruning" in text
+    assert text.endswith("No score epoch of this profile comes as late as his, so this page cannot test his timing.")

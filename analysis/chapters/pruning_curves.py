@@ -11,7 +11,7 @@ from analysis import prune, rules
 from analysis.data import CLASS_NAMES
 from analysis.plots import method_name
 from analysis.profiles import PAPER, Profile, Variant
-from analysis.reference import kirsch_accuracy, published
+from analysis.reference import kirsch_el2n_gap, published
 from analysis.retraining import (
     METHODS,
     PRIMARY_METHODS,
@@ -86,8 +86,7 @@ def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, steps_noise
     estimate = difference(el2n, rnd, steps_noise.vs_random)
     low, high = interval(estimate, 0.95)
     ours = accuracies(curves, method="el2n", fraction=HALF), accuracies(curves, method="random", fraction=HALF)
-    theirs = kirsch_accuracy("kirsch_pytorch").set_index(["method", "fraction"])["test_acc"]
-    gap = 100 * (theirs["el2n", HALF] - theirs["random", HALF])
+    gap = kirsch_el2n_gap(HALF)
     his_side, paper, his_rule = int(gap > 0) - int(gap < 0), sign(difference(*ours, noise.vs_random)), sign(estimate)
     if his_rule == paper:
         conclusion = "his step rule does not change the comparison" + (

@@ -10,10 +10,11 @@ import pandas as pd
 from analysis import prune, rules
 from analysis.plots import method_name
 from analysis.profiles import Profile
+from analysis.reference import kirsch_el2n_gap, published
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_accuracy
-from analysis.statistics import SeedNoise, compare
+from analysis.statistics import SeedNoise, accuracies, compare, difference, interval, sign, word
 from analysis.store import RunStore
 
 CLAIMS = ("early",)
@@ -69,6 +70,40 @@ def context(sweep: pd.DataFrame, noise: SeedNoise) -> str:
                else "every one is within noise of it."))
 
 
+def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> str:
+    """EL2N read at the score epochs on either side of the share of training at which Kirsch's PyTorch reproduction
+    reads its scores, against random pruning, and whether reading them at his time could explain his result."""
+    theirs = published()["kirsch_pytorch"]["protocol"]
+    share = theirs["score_after_epochs"] / theirs["train_epochs"]
+    epochs = sorted(sweep.loc[sweep["score"] == "el2n", "epoch"].unique())
+    before = [e for e in epochs if e / profile.epochs <= share][-1:]
+    after = [e for e in epochs if e / profile.epochs >= share][:1]
+    rnd = accuracies(sweep, score="random")
+    sides, parts = [], []
+    for e in dict.fromkeys(before + after):
+        el2n = accuracies(sweep, score="el2n", epoch=e)
+        estimate = difference(el2n, rnd, noise.vs_random)
+        low, high = interval(estimate, 0.95)
+        sides.append(sign(estimate))
+        parts.append(f"at epoch {e:g} ({e / profile.epochs:.0%} of training) {el2n.mean():.2%}, "
+                     f"{100 * estimate[0]:+.1f} points from random pruning (95% interval {100 * low:+.1f} to "
+                     f"{100 * high:+.1f}; {len(el2n)} seeds)")
+    text = (f"Kirsch's PyTorch reproduction reads its scores after {share:.0%} of training; EL2N read here "
+            + " and ".join(parts))
+    gap = kirsch_el2n_gap(profile.study_fraction)
+    if not after:
+        return f"{text}. No score epoch of this profile comes as late as his, so this page cannot test his timing."
+    if len(set(sides)) > 1:
+        return f"{text}: the comparison changes between these epochs, so his timing could move it."
+    where = "at his time" if len(sides) == 1 else "on both sides of his time"
+    if gap is None:
+        return f"{text}: {word(sides[0])} random pruning {where}."
+    if sides[0] == int(gap > 0) - int(gap < 0):
+        return f"{text}: {word(sides[0])} random pruning {where}, as in his runs ({gap:+.1f} points)."
+    return (f"{text}: {word(sides[0])} random pruning {where}, so the timing does not explain why his runs put "
+            f"EL2N {gap:+.1f} points from random pruning.")
+
+
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     sweep = tables["sweep"]
     scored, rnd = sweep[sweep["score"] != "random"], sweep[sweep["score"] == "random"]
@@ -80,6 +115,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(sweep, SeedNoise.of(tables["seed_noise"])),
         "score_accuracy": accuracy_sentence(tables["accuracy"]),
+        "kirsch_timing": kirsch_timing(sweep, SeedNoise.of(tables["seed_noise"]), profile),
     }
 
 
