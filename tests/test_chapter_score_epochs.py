@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import torch
 
 from analysis.chapters import score_epochs
 from analysis.profiles import get_profile
@@ -56,8 +57,9 @@ def test_without_a_winner_the_sentence_names_the_losers_or_says_all_are_within_n
 
 def test_facts_show_the_mean_per_score_and_epoch():
     profile = get_profile("smoke")
-    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table(), "accuracy": ACCURACY},
-                               profile)
+    skew = pd.DataFrame({"score": ["el2n"], "epoch": [0.5], "class": ["ship"], "kept": [0.17]})
+    facts = score_epochs.facts({"sweep": sweep(MEANS, 0.65), "seed_noise": NOISE.table(), "accuracy": ACCURACY,
+                                "skew": skew}, profile)
     table = facts["table"].data
     assert list(table.columns) == [0.0, 0.5] and list(table.index) == ["el2n", "grand"]
     assert (table.index.name, table.columns.name) == ("pruned by", "score epoch")
@@ -65,6 +67,7 @@ def test_facts_show_the_mean_per_score_and_epoch():
     html = facts["table"].to_html()
     assert ">0.5</th>" in html and ">70.00%</td>" in html and "epoch_" not in html
     assert facts["random"] == "65.00%" and facts["fraction"] == f"{profile.study_fraction:.0%}"
+    assert facts["skew"].endswith("EL2N: ship 17% at epoch 0.5.")
     assert facts["kirsch_timing"].startswith("Kirsch's PyTorch reproduction reads its scores after 16%")
     assert facts["score_accuracy"].endswith("(eval mode, without augmentation; mean of 2 runs): 10% at "
                                             "initialisation, 45% at epoch 0.5.")
@@ -106,3 +109,18 @@ def test_the_timing_sentence_says_when_no_score_epoch_is_as_late_as_kirschs():
     text = score_epochs.kirsch_timing(sweep(MEANS, 0.65), NOISE, get_profile("smoke"))
     assert "at epoch 0.5 (10% of training) 70.00%, +5.0 points from random pruning" in text
     assert text.endswith("No score epoch of this profile comes as late as his, so this page cannot test his timing.")
+
+
+def test_class_skew_names_the_class_each_subset_keeps_least_of():
+    labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1, 2, 2])  # class 2 has 2 images
+    chosen = [({"score": "el2n", "epoch": 0.0}, torch.tensor([0, 1, 2, 4])),  # keeps 3/4, 1/4, 0/2
+              ({"score": "el2n", "epoch": 1.0}, torch.tensor([0, 4, 5, 8])),  # keeps 1/4, 2/4, 1/2
+              ({"score": "grand", "epoch": 0.0}, torch.tensor([0, 1, 4, 5, 8]))]  # keeps 2/4, 2/4, 1/2: a tie
+    skew = score_epochs.class_skew(chosen, labels, ("cat", "dog", "ship"))
+    assert skew.to_dict("records") == [{"score": "el2n", "epoch": 0.0, "class": "ship", "kept": 0.0},
+                                       {"score": "el2n", "epoch": 1.0, "class": "cat", "kept": 0.25},
+                                       {"score": "grand", "epoch": 0.0, "class": "cat", "kept": 0.5}]
+    assert score_epochs.skew_sentence(skew.iloc[[1, 0, 2]], 0.5) == (
+        "The selection prunes class-agnostically, as in the paper; the class each subset keeps least of, and the "
+        "share of its images kept (random pruning keeps about 50% of each): EL2N: ship 0% at initialisation, cat 25% "
+        "at epoch 1; GraNd: cat 50% at initialisation.")

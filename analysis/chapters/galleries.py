@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 import numpy as np
 import pandas as pd
 
-from analysis.data import CLASS_NAMES
+from analysis.data import class_names
 from analysis.profiles import Profile
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
@@ -16,10 +16,6 @@ from analysis.store import RunStore
 CLAIMS: tuple[str, ...] = ()
 PER_ROW = 8  # images per class in each gallery
 TOP_SHARE = 0.1  # the highest-scoring share of the training set whose class make-up the prose reports
-
-
-def class_names(profile: Profile, num_classes: int) -> tuple:
-    return CLASS_NAMES.get(profile.dataset) or tuple(range(num_classes))
 
 
 def gallery(indices: np.ndarray, scores: np.ndarray, labels: np.ndarray, names: tuple) -> pd.DataFrame:
@@ -35,7 +31,7 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     scores = method_scores(profile, store, "el2n", executor=executor).numpy()
     data = profile.data().load()[0]
     images, labels = data.train_images.numpy(), data.train_labels.numpy()
-    names = class_names(profile, data.num_classes)
+    names = class_names(profile.dataset, data.num_classes)
     order = np.argsort(-scores, kind="stable")
     by_class = [order[labels[order] == c] for c in range(data.num_classes)]
     hardest = np.concatenate([idx[:PER_ROW] for idx in by_class])
@@ -47,7 +43,7 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
 
 def facts(tables: dict, profile: Profile) -> dict:
     scores, labels = tables["scores"]["el2n"].to_numpy(), tables["scores"]["label"].to_numpy()
-    names = class_names(profile, int(labels.max()) + 1)
+    names = class_names(profile.dataset, int(labels.max()) + 1)
     per_class = pd.Series(scores).groupby(labels).mean().set_axis(names).sort_values()
     order = np.argsort(-scores, kind="stable")
     top = labels[order[: round(TOP_SHARE * len(order))]]

@@ -8,7 +8,7 @@ import pandas as pd
 from torch import Tensor
 
 from analysis import prune, rules
-from analysis.data import CLASS_NAMES
+from analysis.data import class_names
 from analysis.plots import method_name
 from analysis.profiles import PAPER, Profile, Variant
 from analysis.reference import kirsch_el2n_gap, published
@@ -151,7 +151,7 @@ def class_coverage(profile: Profile, store: RunStore, methods: tuple[str, ...] =
     def indices(kept: Tensor | RandomSubset) -> Tensor:
         return kept.draw(n, RETRAIN_SEED_BASE) if isinstance(kept, RandomSubset) else kept
 
-    names = CLASS_NAMES.get(profile.dataset) or range(int(labels.max()) + 1)
+    names = class_names(profile.dataset, int(labels.max()) + 1)
     rows = [{**labels_, **dict(zip(names, prune.class_coverage(labels, indices(kept)).tolist()))}
             for labels_, kept in selections(profile, store, methods)]
     return pd.DataFrame(rows).set_index(["method", "fraction"])

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Executor
 
 import numpy as np
 import pandas as pd
+from torch import Tensor
 
 from analysis import prune, rules
+from analysis.data import class_names
 from analysis.plots import method_name
 from analysis.profiles import Profile
 from analysis.reference import kirsch_el2n_gap, published
@@ -18,38 +21,73 @@ from analysis.statistics import SeedNoise, accuracies, compare, difference, inte
 from analysis.store import RunStore
 
 CLAIMS = ("early",)
+SCORES = ("el2n", "grand")
 
 
-def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...] = ("el2n", "grand"),
+def selections(profile: Profile, store: RunStore, scores: tuple[str, ...] = SCORES,
+               executor: Executor | None = None) -> list[tuple[dict, Tensor]]:
+    """The `study_fraction` pruned by each score taken at each epoch of `score_epochs`: ({score, epoch}, kept)."""
+    return [({"score": s, "epoch": e},
+             prune.keep_hardest(compute_scores(profile, store, s, e, executor=executor)[0], profile.study_fraction))
+            for s in scores for e in profile.score_epochs.epochs]
+
+
+def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...] = SCORES,
                       executor: Executor | None = None) -> pd.DataFrame:
     """Figure 2: accuracy after pruning `study_fraction` by scores taken at each epoch of `score_epochs`.
 
     One row per run (score, epoch, seed, test_acc, train_acc, kept); random pruning has score "random", epoch NaN.
     """
-    f = profile.study_fraction
-    selections = [
-        ({"score": s, "epoch": e}, prune.keep_hardest(compute_scores(profile, store, s, e, executor=executor)[0], f))
-        for s in scores for e in profile.score_epochs.epochs
-    ]
-    selections.append(({"score": "random", "epoch": np.nan}, select(profile, "random", f)))
-    return retrain(profile, store, selections, executor=executor, desc="score epochs")
+    random = ({"score": "random", "epoch": np.nan}, select(profile, "random", profile.study_fraction))
+    return retrain(profile, store, [*selections(profile, store, scores, executor), random], executor=executor,
+                   desc="score epochs")
+
+
+def class_skew(chosen: list[tuple[dict, Tensor]], labels: Tensor, names: Sequence) -> pd.DataFrame:
+    """The class each subset of `chosen` keeps the smallest share of: one row per subset (its labels, class,
+    kept)."""
+    rows = []
+    for where, kept in chosen:
+        coverage = prune.class_coverage(labels, kept)
+        least = int(coverage.argmin())
+        rows.append({**where, "class": names[least], "kept": float(coverage[least])})
+    return pd.DataFrame(rows)
 
 
 def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> dict[str, pd.DataFrame]:
-    """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random") and
-    `accuracy` (the score runs' `score_run_accuracy` at each score epoch)."""
+    """Tables: `sweep` (score, epoch, seed, test_acc, train_acc, kept; random pruning as score "random"),
+    `accuracy` (the score runs' `score_run_accuracy` at each score epoch) and `skew` (`class_skew` of each score's
+    subset at each epoch)."""
+    labels = profile.data().load()[0].train_labels
+    names = class_names(profile.dataset, int(labels.max()) + 1)
     return {"sweep": score_epoch_sweep(profile, store, executor=executor),
             "accuracy": score_run_accuracy(profile, store, profile.score_epochs.epochs, executor),
+            "skew": class_skew(selections(profile, store, executor=executor), labels, names),
             "seed_noise": seed_noise(profile, store).table()}
+
+
+def epoch_words(epoch: float) -> str:
+    """A score epoch in words: "initialisation" or "epoch <e>"."""
+    return "initialisation" if epoch == 0 else f"epoch {epoch:g}"
 
 
 def accuracy_sentence(accuracy: pd.DataFrame) -> str:
     """The score runs' training accuracy at each score epoch, in words."""
     means = accuracy.groupby("epoch")["train_acc"].mean()
-    at = [f"{acc:.0%} at {'initialisation' if e == 0 else f'epoch {e:g}'}" for e, acc in means.items()]
+    at = [f"{acc:.0%} at {epoch_words(e)}" for e, acc in means.items()]
     runs = accuracy.groupby("epoch")["seed"].nunique().min()
     return (f"The share of the training images the score runs' networks classify correctly when the scores are "
             f"read (eval mode, without augmentation; mean of {runs} runs): {', '.join(at)}.")
+
+
+def skew_sentence(skew: pd.DataFrame, fraction: float) -> str:
+    """The class each score's subset keeps least of at each epoch, and the share of it kept, in words."""
+    per_score = [f"{method_name(score)}: " + ", ".join(f"{r['class']} {r['kept']:.0%} at {epoch_words(r['epoch'])}"
+                                                       for _, r in rows.sort_values("epoch").iterrows())
+                 for score, rows in skew.groupby("score", sort=False)]
+    return (f"The selection prunes class-agnostically, as in the paper; the class each subset keeps least of, and "
+            f"the share of its images kept (random pruning keeps about {1 - fraction:.0%} of each): "
+            f"{'; '.join(per_score)}.")
 
 
 def against_random(sweep: pd.DataFrame, noise: SeedNoise, side: int) -> list[str]:
@@ -115,6 +153,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "fraction": f"{profile.study_fraction:.0%}",
         "context": context(sweep, SeedNoise.of(tables["seed_noise"])),
         "score_accuracy": accuracy_sentence(tables["accuracy"]),
+        "skew": skew_sentence(tables["skew"], profile.study_fraction),
         "kirsch_timing": kirsch_timing(sweep, SeedNoise.of(tables["seed_noise"]), profile),
     }
 
