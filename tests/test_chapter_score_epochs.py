@@ -98,7 +98,10 @@ def test_the_timing_sentence_reads_el2n_on_both_sides_of_kirschs_score_time():
     assert score_epochs.kirsch_timing(laptop_sweep(0.86, 0.87), NOISE, laptop).endswith(
         ": above random pruning on both sides of his time, as in his runs (+1.2 points).")
     assert score_epochs.kirsch_timing(laptop_sweep(0.83, 0.87), NOISE, laptop).endswith(
-        ": the comparison changes between these epochs, so his timing could move it.")
+        ": below random pruning, then above it, so reading the scores at his time could account for his runs' "
+        "+1.2 points from random pruning.")
+    assert score_epochs.kirsch_timing(laptop_sweep(0.83, 0.85), NOISE, laptop).endswith(
+        ": below random pruning, then within noise of it: the comparison changes between these epochs.")
     # at a fraction he did not prune there is no result of his to explain
     assert score_epochs.kirsch_timing(laptop_sweep(0.83, 0.84), NOISE, replace(laptop, study_fraction=0.4)).endswith(
         ": below random pruning on both sides of his time.")

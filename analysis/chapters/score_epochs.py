@@ -131,12 +131,17 @@ def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> st
     gap = kirsch_el2n_gap(profile.study_fraction)
     if not after:
         return f"{text}. No score epoch of this profile comes as late as his, so this page cannot test his timing."
+    his_side = None if gap is None else int(gap > 0) - int(gap < 0)
     if len(set(sides)) > 1:
-        return f"{text}: the comparison changes between these epochs, so his timing could move it."
+        turn = f"{text}: {word(sides[0])} random pruning, then {word(sides[1])} it"
+        if his_side in sides:
+            return (f"{turn}, so reading the scores at his time could account for his runs' {gap:+.1f} points "
+                    "from random pruning.")
+        return f"{turn}: the comparison changes between these epochs."
     where = "at his time" if len(sides) == 1 else "on both sides of his time"
     if gap is None:
         return f"{text}: {word(sides[0])} random pruning {where}."
-    if sides[0] == int(gap > 0) - int(gap < 0):
+    if sides[0] == his_side:
         return f"{text}: {word(sides[0])} random pruning {where}, as in his runs ({gap:+.1f} points)."
     return (f"{text}: {word(sides[0])} random pruning {where}, so the timing does not explain why his runs put "
             f"EL2N {gap:+.1f} points from random pruning.")
