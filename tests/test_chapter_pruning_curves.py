@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.chapters import pruning_curves
+from analysis.chapters import pruning_curves, score_epochs
 from analysis.profiles import get_profile
 from analysis.statistics import SeedNoise
 
@@ -28,8 +28,12 @@ NOISE = SeedNoise(sd=0.001, dof=4, random=SeedNoise(sd=0.004, dof=4)).table()
 # EL2N keeping the hardest half of each class: 72% from two seeds, between class-agnostic EL2N (75%) and random (70%)
 BALANCED = pd.DataFrame({"method": pruning_curves.BALANCED, "fraction": 0.5, "seed": [0, 1],
                          "test_acc": [0.715, 0.725]})
+# EL2N at the smoke profile's score epochs 0 and 0.5, 2 seeds each (61%, 75%), and random pruning (70%)
+TIMING = pd.DataFrame({"score": ["el2n"] * 4 + ["random"] * 2, "epoch": [0.0, 0.0, 0.5, 0.5, None, None],
+                       "seed": [0, 1, 0, 1, 0, 1], "test_acc": [0.60, 0.62, 0.74, 0.76, 0.69, 0.71]})
 TABLES = {"curves": CURVES, "full": FULL, "coverage": COVERAGE, "score_accuracy": SCORE_ACCURACY,
-          "kirsch_steps": KIRSCH_STEPS, "kirsch_noise": NOISE, "balanced": BALANCED, "seed_noise": NOISE}
+          "kirsch_steps": KIRSCH_STEPS, "kirsch_noise": NOISE, "balanced": BALANCED, "timing": TIMING,
+          "seed_noise": NOISE}
 
 
 def with_half(el2n: float, table: str = "curves") -> dict:
@@ -132,3 +136,10 @@ def test_where_el2n_loses_to_random_the_class_skew_accounts_for_all_part_or_none
     tables["balanced"] = BALANCED.assign(test_acc=BALANCED["test_acc"] - 0.72 + balanced)
     assert pruning_curves.facts(tables, get_profile("smoke"))["balanced"].endswith(
         f", so the class skew accounts for {share} of EL2N's loss to random pruning.")
+
+
+def test_the_page_states_el2n_read_near_kirschs_score_time():
+    # smoke reads scores at 0 and 0.5 of 5 epochs (10%), both before his 16%: the later one is stated
+    text = pruning_curves.facts(TABLES, get_profile("smoke"))["kirsch_timing"]
+    assert text == score_epochs.kirsch_timing(TIMING, SeedNoise.of(NOISE), get_profile("smoke"))
+    assert "at epoch 0.5 (10% of training) 75.00%, +5.0 points from random pruning" in text

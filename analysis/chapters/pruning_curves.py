@@ -8,6 +8,7 @@ import pandas as pd
 from torch import Tensor
 
 from analysis import prune, rules
+from analysis.chapters import score_epochs
 from analysis.data import class_names
 from analysis.plots import method_name
 from analysis.profiles import PAPER, Profile, Variant
@@ -161,13 +162,15 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
     `coverage` (share of each class kept at the study fraction, one row per method), `score_accuracy` (the score
     runs' training accuracy at the score epoch), `kirsch_steps` (`kirsch_steps`) with its seed noise
-    (`kirsch_noise`), `balanced` (`class_balanced`)."""
+    (`kirsch_noise`), `balanced` (`class_balanced`), `timing` (EL2N's `score_epochs.score_epoch_sweep`, whose
+    `kirsch_timing` the page states)."""
     return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
             "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
             "score_accuracy": score_run_accuracy(profile, store, [profile.score_epoch], executor),
             "kirsch_steps": kirsch_steps(profile, store, executor),
             "kirsch_noise": seed_noise(profile, store, kirsch_variant(profile)).table(),
             "balanced": class_balanced(profile, store, executor),
+            "timing": score_epochs.score_epoch_sweep(profile, store, ("el2n",), executor),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -199,6 +202,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"]),
                                               SeedNoise.of(tables["seed_noise"])),
         "balanced": balanced_sentence(tables["balanced"], curves, SeedNoise.of(tables["seed_noise"])),
+        "kirsch_timing": score_epochs.kirsch_timing(tables["timing"], SeedNoise.of(tables["seed_noise"]), profile),
     }
 
 
