@@ -27,12 +27,12 @@ CINIC_STD = (0.24205776, 0.23828046, 0.25874835)
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CLASS_NAMES = {"cifar10": CIFAR10_CLASSES, "cinic10": CIFAR10_CLASSES}  # CINIC-10 has CIFAR-10's classes
 
+CINIC10_URL = "https://datashare.ed.ac.uk/bitstream/handle/10283/3192/CINIC-10.tar.gz"
+
 
 def class_names(dataset: str, num_classes: int) -> tuple:
     """The dataset's class names, or the class indices where it has none."""
     return CLASS_NAMES.get(dataset) or tuple(range(num_classes))
-
-CINIC10_URL = "https://datashare.ed.ac.uk/bitstream/handle/10283/3192/CINIC-10.tar.gz"
 
 
 class DatasetError(RuntimeError):

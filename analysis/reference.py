@@ -41,6 +41,12 @@ def kirsch_accuracy(source: str = "kirsch_jax") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def kirsch_score_share() -> float:
+    """The share of training after which Kirsch's PyTorch reproduction reads its scores (2 of 12.6 epochs)."""
+    theirs = published()["kirsch_pytorch"]["protocol"]
+    return theirs["score_after_epochs"] / theirs["train_epochs"]
+
+
 def kirsch_el2n_gap(fraction: float) -> float | None:
     """Kirsch's PyTorch reproduction: EL2N minus random pruning in test-accuracy points at `fraction` pruned (None
     where he did not prune that fraction)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
+import numpy as np
 import pandas as pd
 from torch import Tensor
 
@@ -12,7 +13,7 @@ from analysis.chapters import score_epochs
 from analysis.data import class_names
 from analysis.plots import method_name
 from analysis.profiles import PAPER, Profile, Variant
-from analysis.reference import kirsch_el2n_gap, published
+from analysis.reference import kirsch_el2n_gap, kirsch_score_share, published
 from analysis.retraining import (
     METHODS,
     PRIMARY_METHODS,
@@ -88,11 +89,12 @@ def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, steps_noise
     low, high = interval(estimate, 0.95)
     ours = accuracies(curves, method="el2n", fraction=HALF), accuracies(curves, method="random", fraction=HALF)
     gap = kirsch_el2n_gap(HALF)
-    his_side, paper, his_rule = int(gap > 0) - int(gap < 0), sign(difference(*ours, noise.vs_random)), sign(estimate)
+    his_side, paper, his_rule = int(np.sign(gap)), sign(difference(*ours, noise.vs_random)), sign(estimate)
+    theirs = f"why his own runs put EL2N {gap:+.1f} points from random pruning"
     if his_rule == paper:
-        conclusion = "his step rule does not change the comparison" + (
-            "" if paper == his_side else
-            f", so it does not explain why his own runs put EL2N {gap:+.1f} points from random pruning")
+        tell = (f", so it does not explain {theirs}" if paper else
+                f", and with both within noise these runs cannot tell whether it explains {theirs}")
+        conclusion = "his step rule does not change the comparison" + ("" if paper == his_side else tell)
     elif his_rule == his_side:
         conclusion = f"his step rule turns the comparison to his own runs' side ({gap:+.1f} points)"
     else:
@@ -162,15 +164,16 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     """Tables: `curves` (method, fraction, seed, test_acc, train_acc, kept), `full` (the full-data runs),
     `coverage` (share of each class kept at the study fraction, one row per method), `score_accuracy` (the score
     runs' training accuracy at the score epoch), `kirsch_steps` (`kirsch_steps`) with its seed noise
-    (`kirsch_noise`), `balanced` (`class_balanced`), `timing` (EL2N's `score_epochs.score_epoch_sweep`, whose
-    `kirsch_timing` the page states)."""
+    (`kirsch_noise`), `balanced` (`class_balanced`), `timing` (EL2N's `score_epochs.score_epoch_sweep` at the
+    `kirsch_epochs`, whose `kirsch_timing` the page states)."""
     return {"curves": curves(profile, store, executor=executor), "full": full_data(profile, store, executor=executor),
             "coverage": class_coverage(profile, store).xs(profile.study_fraction, level="fraction"),
             "score_accuracy": score_run_accuracy(profile, store, [profile.score_epoch], executor),
             "kirsch_steps": kirsch_steps(profile, store, executor),
             "kirsch_noise": seed_noise(profile, store, kirsch_variant(profile)).table(),
             "balanced": class_balanced(profile, store, executor),
-            "timing": score_epochs.score_epoch_sweep(profile, store, ("el2n",), executor),
+            "timing": score_epochs.score_epoch_sweep(profile, store, score_epochs.selections(
+                profile, store, ("el2n",), score_epochs.kirsch_epochs(profile), executor), executor),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -212,7 +215,7 @@ def kirsch_protocol(profile: Profile) -> str:
     theirs = published()["kirsch_pytorch"]["protocol"]
     return (f"His protocol departs from the paper's, which we follow, in two ways that bear on the comparison: he "
             f"reads the scores after {theirs['score_after_epochs']:g} of {theirs['train_epochs']:g} epochs "
-            f"({theirs['score_after_epochs'] / theirs['train_epochs']:.0%} of training; ours at "
+            f"({kirsch_score_share():.0%} of training; ours at "
             f"{profile.score_share:.0%}, as the paper's), and his pruned runs train "
             f"{theirs['train_epochs']:g} epochs of their subset, so fewer steps than his full-data run, where ours "
             "train for the full run's number of steps.")

@@ -13,7 +13,7 @@ from analysis import prune, rules
 from analysis.data import class_names
 from analysis.plots import method_name
 from analysis.profiles import Profile
-from analysis.reference import kirsch_el2n_gap, published
+from analysis.reference import kirsch_el2n_gap, kirsch_score_share
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_accuracy
@@ -25,22 +25,22 @@ SCORES = ("el2n", "grand")
 
 
 def selections(profile: Profile, store: RunStore, scores: tuple[str, ...] = SCORES,
-               executor: Executor | None = None) -> list[tuple[dict, Tensor]]:
-    """The `study_fraction` pruned by each score taken at each epoch of `score_epochs`: ({score, epoch}, kept)."""
+               epochs: Sequence[float] | None = None, executor: Executor | None = None) -> list[tuple[dict, Tensor]]:
+    """The `study_fraction` pruned by each score taken at each of `epochs` (default: `score_epochs`):
+    ({score, epoch}, kept)."""
     return [({"score": s, "epoch": e},
              prune.keep_hardest(compute_scores(profile, store, s, e, executor=executor)[0], profile.study_fraction))
-            for s in scores for e in profile.score_epochs.epochs]
+            for s in scores for e in (profile.score_epochs.epochs if epochs is None else epochs)]
 
 
-def score_epoch_sweep(profile: Profile, store: RunStore, scores: tuple[str, ...] = SCORES,
+def score_epoch_sweep(profile: Profile, store: RunStore, chosen: list[tuple[dict, Tensor]],
                       executor: Executor | None = None) -> pd.DataFrame:
-    """Figure 2: accuracy after pruning `study_fraction` by scores taken at each epoch of `score_epochs`.
+    """Figure 2: accuracy after pruning by each of the `selections` `chosen`, and by random pruning of the same size.
 
     One row per run (score, epoch, seed, test_acc, train_acc, kept); random pruning has score "random", epoch NaN.
     """
     random = ({"score": "random", "epoch": np.nan}, select(profile, "random", profile.study_fraction))
-    return retrain(profile, store, [*selections(profile, store, scores, executor), random], executor=executor,
-                   desc="score epochs")
+    return retrain(profile, store, [*chosen, random], executor=executor, desc="score epochs")
 
 
 def class_skew(chosen: list[tuple[dict, Tensor]], labels: Tensor, names: Sequence) -> pd.DataFrame:
@@ -60,9 +60,10 @@ def run(profile: Profile, store: RunStore, executor: Executor | None = None) -> 
     subset at each epoch)."""
     labels = profile.data().load()[0].train_labels
     names = class_names(profile.dataset, int(labels.max()) + 1)
-    return {"sweep": score_epoch_sweep(profile, store, executor=executor),
+    chosen = selections(profile, store, executor=executor)
+    return {"sweep": score_epoch_sweep(profile, store, chosen, executor),
             "accuracy": score_run_accuracy(profile, store, profile.score_epochs.epochs, executor),
-            "skew": class_skew(selections(profile, store, executor=executor), labels, names),
+            "skew": class_skew(chosen, labels, names),
             "seed_noise": seed_noise(profile, store).table()}
 
 
@@ -108,43 +109,57 @@ def context(sweep: pd.DataFrame, noise: SeedNoise) -> str:
                else "every one is within noise of it."))
 
 
-def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> str:
-    """EL2N read at the score epochs on either side of the share of training at which Kirsch's PyTorch reproduction
-    reads its scores, against random pruning, and whether reading them at his time could explain his result."""
-    theirs = published()["kirsch_pytorch"]["protocol"]
-    share = theirs["score_after_epochs"] / theirs["train_epochs"]
-    epochs = sorted(sweep.loc[sweep["score"] == "el2n", "epoch"].unique())
+def kirsch_epochs(profile: Profile) -> list[float]:
+    """The score epochs on either side of the share of training at which Kirsch's PyTorch reproduction reads its
+    scores: one where an epoch falls on it, or where none lies on one side."""
+    share, epochs = kirsch_score_share(), sorted(profile.score_epochs.epochs)
     before = [e for e in epochs if e / profile.epochs <= share][-1:]
     after = [e for e in epochs if e / profile.epochs >= share][:1]
+    return list(dict.fromkeys(before + after))
+
+
+def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> str:
+    """EL2N read at `kirsch_epochs` against random pruning (rows of a `score_epoch_sweep`), and whether reading the
+    scores when Kirsch's PyTorch reproduction does could account for his runs' side of random pruning (the sign of
+    his published difference)."""
+    share, epochs = kirsch_score_share(), kirsch_epochs(profile)
+    shares = [e / profile.epochs for e in epochs]
     rnd = accuracies(sweep, score="random")
     sides, parts = [], []
-    for e in dict.fromkeys(before + after):
+    for e in epochs:
         el2n = accuracies(sweep, score="el2n", epoch=e)
+        if not len(el2n):
+            raise ValueError(f"The sweep has no EL2N runs at epoch {e:g}: build it from `kirsch_epochs`.")
         estimate = difference(el2n, rnd, noise.vs_random)
         low, high = interval(estimate, 0.95)
         sides.append(sign(estimate))
-        parts.append(f"at epoch {e:g} ({e / profile.epochs:.0%} of training) {el2n.mean():.2%}, "
+        parts.append(f"{el2n.mean():.2%} at epoch {e:g} ({e / profile.epochs:.0%} of training), "
                      f"{100 * estimate[0]:+.1f} points from random pruning (95% interval {100 * low:+.1f} to "
                      f"{100 * high:+.1f}; {len(el2n)} seeds)")
-    text = (f"Kirsch's PyTorch reproduction reads its scores after {share:.0%} of training; EL2N read here "
-            + " and ".join(parts))
+    at = f"his score time ({share:.0%} of training)"
+    lead = (f"Read at {at}" if shares == [share] else f"Read on either side of {at}" if len(epochs) == 2
+            else f"Read at the last score epoch before {at}" if shares[0] < share
+            else f"Read at the first score epoch after {at}")
+    text = f"{lead}, EL2N reaches {' and '.join(parts)}"
+    if max(shares) < share:
+        return f"{text}. No score epoch of this profile comes as late as his, so his timing cannot be tested here."
     gap = kirsch_el2n_gap(profile.study_fraction)
-    if not after:
-        return f"{text}. No score epoch of this profile comes as late as his, so this page cannot test his timing."
-    his_side = None if gap is None else int(gap > 0) - int(gap < 0)
+    his_side = None if gap is None else int(np.sign(gap))
+    theirs = "" if gap is None else f"why his own runs put EL2N {gap:+.1f} points from random pruning"
     if len(set(sides)) > 1:
         turn = f"{text}: {word(sides[0])} random pruning, then {word(sides[1])} it"
-        if his_side in sides:
-            return (f"{turn}, so reading the scores at his time could account for his runs' {gap:+.1f} points "
-                    "from random pruning.")
-        return f"{turn}: the comparison changes between these epochs."
-    where = "at his time" if len(sides) == 1 else "on both sides of his time"
-    if gap is None:
-        return f"{text}: {word(sides[0])} random pruning {where}."
+        return (f"{turn}, so reading the scores at his score time could account for {theirs}." if his_side in sides
+                else f"{turn}; the comparison changes between these epochs.")
+    where = ("on both sides of his score time" if len(sides) == 2 else
+             "at his score time" if shares == [share] else "just after his score time")
+    found = f"{text}: {word(sides[0])} random pruning {where}"
+    if his_side is None:
+        return f"{found}."
     if sides[0] == his_side:
-        return f"{text}: {word(sides[0])} random pruning {where}, as in his runs ({gap:+.1f} points)."
-    return (f"{text}: {word(sides[0])} random pruning {where}, so the timing does not explain why his runs put "
-            f"EL2N {gap:+.1f} points from random pruning.")
+        return f"{found}, as in his own runs ({gap:+.1f} points)."
+    if sides[0] == 0:
+        return f"{found}, so these runs cannot tell whether the timing explains {theirs}."
+    return f"{found}, so the timing does not explain {theirs}."
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
