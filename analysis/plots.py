@@ -122,6 +122,15 @@ def band(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str | None = None, lab
         ax.fill_between(stats.index, stats["lo"], stats["hi"], alpha=0.2, color=color, linewidth=0)
 
 
+def points(ax: Axes, df: pd.DataFrame, x: float, y: str, hue: str, color: str, marker: str = "D") -> None:
+    """The mean of `y` for each `hue` group as one marker at `x`, labelled by the group, with a 16th-84th percentile
+    error bar."""
+    for name, g in df.groupby(hue):
+        mean, (lo, hi) = g[y].mean(), np.percentile(g[y], [16, 84])
+        ax.errorbar([x], [mean], yerr=[[mean - lo], [hi - mean]], fmt=marker, ms=6, mfc="white", color=color,
+                    capsize=3, label=name)
+
+
 def reference(ax: Axes, df: pd.DataFrame, x: str, y: str, hue: str, label: str) -> None:
     """Published values as hollow markers joined by dashed lines, in each method's colour."""
     for name, g in df.groupby(hue):

@@ -122,3 +122,15 @@ def test_figures_and_tables_name_scores_as_the_prose_does():
     assert [h.get_label() for h in ax.get_legend_handles_labels()[0]] == ["GraNd at init"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["EL2N@1"]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["input norm"]
+
+
+def test_a_point_marks_each_groups_mean_at_one_x_with_its_percentile_bar():
+    _fig, (ax,) = plots.figure()
+    df = pd.DataFrame({"label": ["a"] * 3 + ["b"], "y": [0.80, 0.82, 0.90, 0.5]})
+    plots.points(ax, df, 0.5, "y", "label", "#1f77b4")
+    (a_mean, a_bar), (b_mean, _) = ((c.lines[0].get_ydata()[0], c.lines[2][0].get_segments()[0])
+                                    for c in ax.containers)
+    assert a_mean == pytest.approx(0.84) and b_mean == pytest.approx(0.5)
+    # numpy's linear percentiles of (0.80, 0.82, 0.90): 16th 0.8064, 84th 0.8744
+    assert a_bar[:, 1] == pytest.approx([0.8064, 0.8744]) and a_bar[0, 0] == 0.5
+    assert ax.get_legend_handles_labels()[1] == ["a", "b"]

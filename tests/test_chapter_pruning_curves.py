@@ -147,3 +147,10 @@ def test_the_page_states_el2n_read_near_kirschs_score_time():
     text = pruning_curves.facts(TABLES, get_profile("smoke"))["kirsch_timing"]
     assert text == score_epochs.kirsch_timing(TIMING, SeedNoise.of(NOISE), get_profile("smoke"))
     assert "EL2N reaches 75.00% at epoch 0.5 (10% of training), +5.0 points from random pruning" in text
+
+
+def test_the_figure_marks_el2n_read_at_the_other_epoch_near_kirschs():
+    laptop = get_profile("laptop")  # score epoch 1; Kirsch's time lies between epochs 1 and 2
+    timing = TIMING[TIMING["epoch"].isin([1, 2]) | (TIMING["score"] == "random")]
+    later = pruning_curves.later_el2n(timing, laptop)
+    assert later["label"].tolist() == ["EL2N read at 20% of training"] * 2 and later["test_acc"].tolist() == [0.72] * 2

@@ -209,6 +209,13 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     }
 
 
+def later_el2n(timing: pd.DataFrame, profile: Profile) -> pd.DataFrame:
+    """The `timing` runs of EL2N read at an epoch other than the score epoch, labelled "EL2N read at <share> of
+    training" (for the figure)."""
+    later = timing[(timing["score"] == "el2n") & (timing["epoch"] != profile.score_epoch)]
+    return later.assign(label=[f"EL2N read at {e / profile.epochs:.0%} of training" for e in later["epoch"]])
+
+
 def kirsch_protocol(profile: Profile) -> str:
     """How Kirsch's PyTorch reproduction, the left panel's reference, departs from the protocol we follow (read
     from his code: `published_results.yaml`, `kirsch_pytorch.protocol`)."""
