@@ -147,7 +147,8 @@ def hline(ax: Axes, values, label: str, color: str = "#000000") -> None:
 
 
 def percent_axis(ax: Axes, axis: str = "y") -> None:
-    fmt = plt.FuncFormatter(lambda v, _: f"{v:.0%}")
+    """Label an axis of fractions as percentages, with as many decimals as each tick needs (72.5%, not 73%)."""
+    fmt = plt.FuncFormatter(lambda v, _: f"{100 * v:.4g}%")
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 

@@ -134,3 +134,13 @@ def test_a_point_marks_each_groups_mean_at_one_x_with_its_percentile_bar():
     # numpy's linear percentiles of (0.80, 0.82, 0.90): 16th 0.8064, 84th 0.8744
     assert a_bar[:, 1] == pytest.approx([0.8064, 0.8744]) and a_bar[0, 0] == 0.5
     assert ax.get_legend_handles_labels()[1] == ["a", "b"]
+
+
+def test_percent_ticks_keep_the_decimals_their_spacing_needs():
+    fig, (ax,) = plots.figure()
+    ax.plot([0, 1], [0.70, 0.88])
+    ax.set_yticks([0.70, 0.725, 0.75])
+    plots.percent_axis(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["70%", "72.5%", "75%"]
