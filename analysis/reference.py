@@ -5,6 +5,7 @@ The project keeps its own copy (`published_results.yaml`) so the book builds wit
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -47,13 +48,31 @@ def kirsch_score_share() -> float:
     return theirs["score_after_epochs"] / theirs["train_epochs"]
 
 
-def kirsch_el2n_gap(fraction: float) -> float | None:
-    """Kirsch's PyTorch reproduction: EL2N minus random pruning in test-accuracy points at `fraction` pruned (None
-    where he did not prune that fraction)."""
+@dataclass(frozen=True)
+class KirschGap:
+    """Kirsch's PyTorch EL2N minus random pruning at one pruned fraction, in test-accuracy points."""
+
+    points: float
+
+    @property
+    def side(self) -> int:
+        """+1 where his EL2N beats random pruning, -1 where it loses: the sign of his published mean (his seed
+        spread is not published)."""
+        return int(self.points > 0) - int(self.points < 0)
+
+    @property
+    def why(self) -> str:
+        """What a control must account for to explain his result, in the words the chapters end on."""
+        return f"why his own runs put EL2N {self.points:+.1f} points from random pruning"
+
+
+def kirsch_el2n_gap(fraction: float) -> KirschGap | None:
+    """Kirsch's PyTorch reproduction: EL2N against random pruning at `fraction` pruned (None where he did not
+    prune that fraction)."""
     theirs = kirsch_accuracy("kirsch_pytorch").set_index(["method", "fraction"])["test_acc"]
     if ("el2n", fraction) not in theirs.index:
         return None
-    return 100 * (theirs["el2n", fraction] - theirs["random", fraction])
+    return KirschGap(100 * (theirs["el2n", fraction] - theirs["random", fraction]))
 
 
 # Who each source of `published_results.yaml` is, in words, for the sentences that cite it

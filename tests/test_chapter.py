@@ -78,6 +78,14 @@ def test_published_full_data_accuracy_is_read_from_the_reference_file():
     assert reference.full_data_accuracy() == {"kirsch_pytorch": pytest.approx(93.97)}
 
 
+def test_kirschs_el2n_gap_is_his_published_difference_with_its_side_and_the_phrase_the_chapters_end_on():
+    half, sixty = reference.kirsch_el2n_gap(0.5), reference.kirsch_el2n_gap(0.6)
+    assert half.points == pytest.approx(92.56 - 91.39) and half.side == 1
+    assert sixty.points == pytest.approx(89.75 - 90.09) and sixty.side == -1
+    assert half.why == "why his own runs put EL2N +1.2 points from random pruning"
+    assert reference.kirsch_el2n_gap(0.9) is None
+
+
 def test_banner_reads_the_stored_full_data_runs_and_trains_none(store):
     assert chapter.stored_full_data(SMOKE, store(SMOKE.name)) == []
 

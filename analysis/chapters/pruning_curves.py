@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 
-import numpy as np
 import pandas as pd
 from torch import Tensor
 
@@ -89,17 +88,16 @@ def kirsch_steps_sentence(steps: pd.DataFrame, curves: pd.DataFrame, steps_noise
     low, high = interval(estimate, 0.95)
     ours = accuracies(curves, method="el2n", fraction=HALF), accuracies(curves, method="random", fraction=HALF)
     gap = kirsch_el2n_gap(HALF)
-    his_side, paper, his_rule = int(np.sign(gap)), sign(difference(*ours, noise.vs_random)), sign(estimate)
-    theirs = f"why his own runs put EL2N {gap:+.1f} points from random pruning"
+    paper, his_rule = sign(difference(*ours, noise.vs_random)), sign(estimate)
     if his_rule == paper:
-        tell = (f", so it does not explain {theirs}" if paper else
-                f", and with both within noise these runs cannot tell whether it explains {theirs}")
-        conclusion = "his step rule does not change the comparison" + ("" if paper == his_side else tell)
-    elif his_rule == his_side:
-        conclusion = f"his step rule turns the comparison to his own runs' side ({gap:+.1f} points)"
+        tell = (f", so it does not explain {gap.why}" if paper else
+                f", and with both within noise these runs cannot tell whether it explains {gap.why}")
+        conclusion = "his step rule does not change the comparison" + ("" if paper == gap.side else tell)
+    elif his_rule == gap.side:
+        conclusion = f"his step rule turns the comparison to his own runs' side ({gap.points:+.1f} points)"
     else:
         conclusion = (f"under his step rule EL2N is {word(his_rule)} random pruning, where his own runs put it "
-                      f"{gap:+.1f} points from it")
+                      f"{gap.points:+.1f} points from it")
     return (f"Trained as his code trains a pruned run, for {1 - HALF:.0%} of the full run's steps at {HALF:.0%} "
             f"pruned, EL2N reaches {el2n.mean():.2%} and random pruning {rnd.mean():.2%}: {100 * estimate[0]:+.1f} "
             f"points (95% interval {100 * low:+.1f} to {100 * high:+.1f}; {len(el2n)} and {len(rnd)} seeds), "

@@ -144,11 +144,10 @@ def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> st
     if max(shares) < share:
         return f"{text}. No score epoch of this profile comes as late as his, so his timing cannot be tested here."
     gap = kirsch_el2n_gap(profile.study_fraction)
-    his_side = None if gap is None else int(np.sign(gap))
-    theirs = "" if gap is None else f"why his own runs put EL2N {gap:+.1f} points from random pruning"
+    his_side = None if gap is None else gap.side
     if len(set(sides)) > 1:
         turn = f"{text}: {word(sides[0])} random pruning, then {word(sides[1])} it"
-        return (f"{turn}, so reading the scores at his score time could account for {theirs}." if his_side in sides
+        return (f"{turn}, so reading the scores at his score time could account for {gap.why}." if his_side in sides
                 else f"{turn}; the comparison changes between these epochs.")
     where = ("on both sides of his score time" if len(sides) == 2 else
              "at his score time" if shares == [share] else "just after his score time")
@@ -156,10 +155,10 @@ def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> st
     if his_side is None:
         return f"{found}."
     if sides[0] == his_side:
-        return f"{found}, as in his own runs ({gap:+.1f} points)."
+        return f"{found}, as in his own runs ({gap.points:+.1f} points)."
     if sides[0] == 0:
-        return f"{found}, so these runs cannot tell whether the timing explains {theirs}."
-    return f"{found}, so the timing does not explain {theirs}."
+        return f"{found}, so these runs cannot tell whether the timing explains {gap.why}."
+    return f"{found}, so the timing does not explain {gap.why}."
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
