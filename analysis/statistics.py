@@ -15,6 +15,9 @@ choice of subset.
   one-sided tests at 5% each. A difference that is merely not significant is never a match.
 - **No gain** (`no_gain`): the 90% interval's upper end below +`MARGIN` - the evidence that A does not
   beat B by a point, where `compare` alone could only fail to find a difference.
+
+One run's agreement with a mean of runs depends on how many runs the mean holds; `spearman_brown` projects it to
+another number of runs, as the paper's mean of 10 would see it.
 """
 
 from __future__ import annotations
@@ -172,3 +175,12 @@ def accuracies(df: pd.DataFrame, **where) -> np.ndarray:
 def word(sign: int) -> str:
     """A comparison's sign in words: 'below', 'within noise of', 'above'."""
     return ("below", "within noise of", "above")[sign + 1]
+
+
+def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
+    """One run's correlation with the mean of `runs` runs, predicted from `rho`, its correlation with the mean of
+    `others` other runs, where each run is a common ranking plus independent noise (Spearman-Brown; for rank
+    correlations an approximation): (against `runs` other runs, against `runs` runs including it)."""
+    a = rho**2 * (1 - 1 / others)
+    pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2  # two single runs' correlation
+    return pair / math.sqrt(pair + (1 - pair) / runs), math.sqrt((1 + (runs - 1) * pair) / runs)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis import reference
+from analysis import reference, statistics
 from analysis.chapters import score_agreement
 from analysis.chapters.score_agreement import WIDTH_MARGIN, width_conclusion
 from analysis.profiles import PAPER, get_profile
@@ -165,9 +165,9 @@ def test_a_profile_wider_than_the_paper_checks_both_widths():
 def test_spearman_brown_predicts_the_agreement_with_a_larger_mean():
     # runs of pairwise correlation 0.3: one against the mean of 3 others has 0.3 / sqrt(0.3 + 0.7 / 3)
     rho = 0.3 / math.sqrt(0.3 + 0.7 / 3)
-    others, including = score_agreement.spearman_brown(rho, 3, 10)
+    others, including = statistics.spearman_brown(rho, 3, 10)
     assert others == pytest.approx(0.3 / math.sqrt(0.3 + 0.07)) and including == pytest.approx(math.sqrt(0.37))
-    assert score_agreement.spearman_brown(0.5, 1, 1) == pytest.approx((0.5, 1.0))  # one other run: the pair
+    assert statistics.spearman_brown(0.5, 1, 1) == pytest.approx((0.5, 1.0))  # one other run: the pair
     assert score_agreement.predicted(rho, get_profile("laptop")) == ("0.49 against the mean of 10 other runs, "
                                                                     "0.61 against a mean of 10 that includes it")
     assert score_agreement.predicted(rho, replace(get_profile("laptop"), score_seeds=1)).startswith("cannot")

@@ -59,7 +59,7 @@ def _judged(spearman: float) -> str:
     profile = get_profile("smoke")
     single = pd.DataFrame([{"score": "grand", "epoch": profile.score_epoch, "seed": s, "spearman_to_mean": spearman}
                            for s in range(2)])
-    tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.70), "single": single,
+    tables = {"seeds": seed_table({1: 0.60, 2: 0.62, 4: 0.63}, RHOS), "random": random_table(0.55), "single": single,
               "seed_noise": NOISE.table()}
     (verdict,) = seeds.verdicts(tables, profile)
     assert verdict.claim_id == "single_run" and seeds.CLAIMS == ("single_run",)
@@ -68,12 +68,14 @@ def _judged(spearman: float) -> str:
 
 
 def test_the_page_judges_its_claim():
-    _judged(0.75)
+    _judged(0.6)
 
 
 def test_the_verdict_counts_the_spearman_match():  # a numpy bool from a pandas mean counts like a bool
-    assert _judged(0.75) == "reproduced"  # Spearman 0.75 and one seed worse than four
-    assert _judged(0.3) == "not reproduced"  # one seed worse, but Spearman far from 0.75: one of two fails
+    # smoke averages 2 seeds, so each is compared with 1 other: 0.6 projects to 0.75 against the paper's 10 other
+    # runs and 0.80 against a mean of 10 that includes it
+    assert _judged(0.6) == "reproduced"  # and one seed worse than four
+    assert _judged(0.3) == "not reproduced"  # one seed worse, but Spearman far from 0.75 (0.49, 0.61): one of two fails
 
 
 def test_run_reads_the_single_seed_table_of_the_score_agreement_page(monkeypatch, store):

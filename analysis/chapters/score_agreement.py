@@ -3,7 +3,6 @@ initialisation against the mean of all, and Kirsch's GraNd-at-initialisation con
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import Executor
 
 import numpy as np
@@ -17,6 +16,7 @@ from analysis.profiles import PAPER, TRAIN_SIZES, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
+from analysis.statistics import spearman_brown
 from analysis.store import RunStore
 
 CLAIMS: tuple[str, ...] = ()
@@ -133,15 +133,6 @@ def _at_epoch(score: str) -> str:
     name, _, epoch = score.rpartition("_")
     epoch = "0" if epoch == "init" else epoch
     return method_name(f"{name}@{epoch}" if epoch.isdigit() else score)
-
-
-def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
-    """One run's correlation with the mean of `runs` runs, predicted from `rho`, its correlation with the mean of
-    `others` other runs, where each run is a common ranking plus independent noise (Spearman-Brown; for rank
-    correlations an approximation): (against `runs` other runs, against `runs` runs including it)."""
-    a = rho**2 * (1 - 1 / others)
-    pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2  # two single runs' correlation
-    return pair / math.sqrt(pair + (1 - pair) / runs), math.sqrt((1 + (runs - 1) * pair) / runs)
 
 
 def kirsch_runs() -> int:

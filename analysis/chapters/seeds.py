@@ -9,7 +9,7 @@ from scipy.stats import spearmanr
 
 from analysis import prune, rules
 from analysis.chapters import score_agreement
-from analysis.profiles import Profile
+from analysis.profiles import PAPER, Profile
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
@@ -76,4 +76,5 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
     noise = SeedNoise.of(tables["seed_noise"])
-    return [rules.single_run(tables["single"], tables["seeds"], profile.score_epoch, noise)]
+    return [rules.single_run(tables["single"], tables["seeds"], tables["random"], profile.score_epoch, noise,
+                             others=profile.score_seeds - 1, runs=PAPER.score_seeds)]
