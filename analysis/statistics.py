@@ -180,7 +180,10 @@ def word(sign: int) -> str:
 def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
     """One run's correlation with the mean of `runs` runs, predicted from `rho`, its correlation with the mean of
     `others` other runs, where each run is a common ranking plus independent noise (Spearman-Brown; for rank
-    correlations an approximation): (against `runs` other runs, against `runs` runs including it)."""
+    correlations an approximation): (against `runs` other runs, against `runs` runs including it). A `rho` of zero
+    or below means no common ranking under that model."""
+    if others < 1 or runs < 1:
+        raise ValueError(f"Spearman-Brown needs at least one other run and a mean of one run, not {others} and {runs}.")
     a = rho**2 * (1 - 1 / others)
-    pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2  # two single runs' correlation
+    pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2 if rho > 0 else 0.0  # two single runs' correlation
     return pair / math.sqrt(pair + (1 - pair) / runs), math.sqrt((1 + (runs - 1) * pair) / runs)

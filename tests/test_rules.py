@@ -352,10 +352,11 @@ def _seed_counts(by_count: dict[int, list[float]]) -> pd.DataFrame:
 
 
 def _spearman(pair: float, others: int = 3) -> pd.DataFrame:
-    """The single-seed table of runs whose pairwise correlation is `pair`: each against the mean of `others`."""
+    """The single-seed table of runs whose pairwise correlation is `pair`: each seed against the mean of the
+    `others` other seeds."""
     rho = pair / math.sqrt(pair + (1 - pair) / others)
-    return pd.DataFrame([{"score": "grand", "epoch": 7.0, "spearman_to_mean": rho},
-                         {"score": "el2n", "epoch": 7.0, "spearman_to_mean": 0.1}])  # another score: not read
+    return pd.DataFrame([{"score": score, "epoch": 7.0, "seed": s, "spearman_to_mean": rho if score == "grand" else 0.1}
+                         for score in ("grand", "el2n") for s in range(others + 1)])  # EL2N: not read
 
 
 def _random(mean: float) -> pd.DataFrame:
@@ -363,22 +364,29 @@ def _random(mean: float) -> pd.DataFrame:
 
 
 def _single_run(pair: float, seeds: pd.DataFrame, random: float = 0.70, epoch: float = 7.0,
-                noise: statistics.SeedNoise = NOISE) -> rules.Verdict:
-    return rules.single_run(_spearman(pair), seeds, _random(random), epoch, noise, others=3, runs=10)
+                noise: statistics.SeedNoise = NOISE, single: pd.DataFrame | None = None) -> rules.Verdict:
+    single = _spearman(pair) if single is None else single
+    return rules.single_run(single, seeds, _random(random), epoch, noise, runs=10)
+
+
+BETTER = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.800, 0.801, 0.799]})
 
 
 def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select_better():
-    better = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.800, 0.801, 0.799]})
     # pairs at 0.55: 0.66 against 3 others, 0.71 against 10 others, 0.77 against 10 including it
-    verdict = _single_run(0.55, better)
+    verdict = _single_run(0.55, BETTER, random=0.60)
     assert verdict.verdict == rules.REPRODUCED
-    assert "Spearman 0.66 to the mean of the other 3 seeds, 0.71 to 0.77 projected to a mean of 10" in verdict.ours
-    assert "1 seed worse than 4 seeds" in verdict.ours
+    assert verdict.ours == ("single-seed GraNd Spearman 0.66 to the mean of the other 3 seeds; projected to the "
+                            "paper's mean of 10 runs, 0.71 without the run and 0.77 with it; 1 seed worse than 4 seeds")
+    assert "where they disagree the runs cannot tell" in verdict.reason
     # pairs at 0.3 (0.49 and 0.61) and at 0.8 (0.88 and 0.91): outside under both readings
-    assert _single_run(0.3, better).verdict == rules.NOT
-    assert _single_run(0.8, better).verdict == rules.NOT
+    assert _single_run(0.3, BETTER, random=0.60).verdict == rules.NOT
+    assert _single_run(0.8, BETTER, random=0.60).verdict == rules.NOT
     # pairs at 0.45: 0.63 without the run, 0.71 with it - the readings disagree, so the Spearman cannot tell
-    assert _single_run(0.45, better).verdict == rules.PARTLY
+    assert _single_run(0.45, BETTER, random=0.60).verdict == rules.PARTLY
+    # the same pairs measured against one other seed: 0.55, projected alike
+    one_other = _single_run(0.55, BETTER, random=0.60, single=_spearman(0.55, others=1))
+    assert one_other.verdict == rules.REPRODUCED and "0.55 to the other seed;" in one_other.ours
     # steady seeds exclude a one-point gain from more seeds: that part fails
     same = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.700, 0.702, 0.698]})
     steady = _single_run(0.55, same, random=0.60, noise=PRECISE)
@@ -388,17 +396,31 @@ def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select
     assert unsure.verdict == rules.PARTLY and "1 seed not shown worse than 4 seeds" in unsure.ours
     # a single seed count compares nothing; no single-run GraNd Spearman at the score epoch tells nothing either
     assert _single_run(0.55, _seed_counts({1: [0.70, 0.71]})).verdict == rules.PARTLY
-    assert _single_run(0.55, better, epoch=3.0).verdict == rules.PARTLY
+    assert _single_run(0.55, BETTER, random=0.60, epoch=3.0).verdict == rules.PARTLY
     assert _single_run(0.55, _seed_counts({1: [0.7]}), epoch=3.0).verdict == rules.INCONCLUSIVE
 
 
-def test_single_run_tests_more_seeds_only_where_their_subset_beats_random_pruning():
-    # more seeds select better, but every subset loses to random pruning: averaging sharpens a selection that hurts
-    better = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.800, 0.801, 0.799]})
-    verdict = _single_run(0.55, better, random=0.85)
+def test_single_run_without_a_common_ranking_or_a_second_seed():
+    # a Spearman of zero or below: no common ranking, so 0 against 10 other runs and 1/sqrt(10) with the run
+    flat = _single_run(0.3, BETTER, random=0.60, single=_spearman(0.3).assign(spearman_to_mean=-0.05))
+    assert flat.verdict == rules.NOT and "0.00 without the run and 0.32 with it" in flat.ours
+    lone = _single_run(0.55, BETTER, random=0.60, single=_spearman(0.55).query("seed == 0"))
+    assert lone.verdict == rules.PARTLY and "it needs two score seeds" in lone.ours
+
+
+def test_single_run_tests_more_seeds_only_where_the_averaged_subsets_beat_random_pruning():
+    # more seeds select better, but GraNd's subsets lose to random pruning: the claim's premise fails here
+    verdict = _single_run(0.55, BETTER, random=0.85)
     assert verdict.verdict == rules.PARTLY  # the Spearman matches; the other half is not tested
-    assert "1 seed against 4: not tested, as the 4-seed subset does not beat random pruning" in verdict.ours
-    assert _single_run(0.3, better, random=0.85).verdict == rules.NOT
+    assert "1 seed against 4: not tested, as GraNd's subsets do not beat random pruning" in verdict.ours
+    assert _single_run(0.3, BETTER, random=0.85).verdict == rules.NOT
+    # the gate reads both arms, 75% on average, so a lucky most-seeds arm alone does not open it
+    assert "are not shown to beat" in _single_run(0.55, BETTER, random=0.745).ours
+    # and it reads random pruning's own, wider pool: 3 points of single-run noise with 2 dof cannot tell
+    wide = statistics.SeedNoise(0.002, 30, random=statistics.SeedNoise(0.03, 2))
+    gated = _single_run(0.55, BETTER, random=0.73, noise=wide)
+    assert "are not shown to beat" in gated.ours
+    assert "1 seed worse than 4 seeds" in _single_run(0.55, BETTER, random=0.73, noise=PRECISE).ours
 
 
 def test_transfer_cells_within_noise_tell_nothing_and_left_out_targets_are_named():

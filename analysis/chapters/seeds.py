@@ -77,4 +77,4 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
 def verdicts(tables: dict[str, pd.DataFrame], profile: Profile) -> list[Verdict]:
     noise = SeedNoise.of(tables["seed_noise"])
     return [rules.single_run(tables["single"], tables["seeds"], tables["random"], profile.score_epoch, noise,
-                             others=profile.score_seeds - 1, runs=PAPER.score_seeds)]
+                             runs=PAPER.score_seeds)]
