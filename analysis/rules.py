@@ -29,6 +29,7 @@ from analysis.statistics import (
     difference,
     equivalent,
     interval,
+    projected_words,
     sign,
     spearman_brown,
     word,
@@ -194,7 +195,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
     rho, others = at_epoch["spearman_to_mean"].mean(), at_epoch["seed"].nunique() - 1
     one, most = seeds["n_seeds"].min(), seeds["n_seeds"].max()
     at_one, at_most = accuracies(seeds, n_seeds=one), accuracies(seeds, n_seeds=most)
-    premise = beats(np.concatenate([at_one, at_most]), random["test_acc"].to_numpy(), noise.vs_random)
+    premise = beats(np.concatenate([at_one, at_most]), accuracies(random), noise.vs_random)
     worse = beats(at_most, at_one, noise) if most > one and premise else None
     if rho != rho or others < 1:  # NaN: no single-run Spearman here
         close, projected = None, "no single-run GraNd Spearman at the score epoch (it needs two score seeds)"
@@ -203,8 +204,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
         within = {abs(r - PAPER_SPEARMAN) <= SPEARMAN_TOLERANCE for r in readings}
         close = within.pop() if len(within) == 1 else None
         against = "the other seed" if others == 1 else f"the mean of the other {others} seeds"
-        projected = (f"single-seed GraNd Spearman {rho:.2f} to {against}; projected to the paper's mean of {runs} "
-                     f"runs, {readings[0]:.2f} without the run and {readings[1]:.2f} with it")
+        projected = f"single-seed GraNd Spearman {rho:.2f} to {against}; projected, {projected_words(readings, runs)}"
     if most > one and not premise:
         shown = "do not beat" if premise is False else "are not shown to beat"
         seed_words = f"against {most}: not tested, as GraNd's subsets {shown} random pruning"

@@ -187,3 +187,8 @@ def spearman_brown(rho: float, others: int, runs: int) -> tuple[float, float]:
     a = rho**2 * (1 - 1 / others)
     pair = (a + math.sqrt(a * a + 4 * rho**2 / others)) / 2 if rho > 0 else 0.0  # two single runs' correlation
     return pair / math.sqrt(pair + (1 - pair) / runs), math.sqrt((1 + (runs - 1) * pair) / runs)
+
+
+def projected_words(readings: tuple[float, float], runs: int) -> str:
+    """`spearman_brown`'s two readings in words, the one phrasing every page uses."""
+    return f"{readings[0]:.2f} against a mean of {runs} runs without it, {readings[1]:.2f} with it"

@@ -168,6 +168,6 @@ def test_spearman_brown_predicts_the_agreement_with_a_larger_mean():
     others, including = statistics.spearman_brown(rho, 3, 10)
     assert others == pytest.approx(0.3 / math.sqrt(0.3 + 0.07)) and including == pytest.approx(math.sqrt(0.37))
     assert statistics.spearman_brown(0.5, 1, 1) == pytest.approx((0.5, 1.0))  # one other run: the pair
-    assert score_agreement.predicted(rho, get_profile("laptop")) == ("0.49 against the mean of 10 other runs, "
-                                                                    "0.61 against a mean of 10 that includes it")
+    assert score_agreement.predicted(rho, get_profile("laptop")) == ("0.49 against a mean of 10 runs without it, "
+                                                                    "0.61 with it")
     assert score_agreement.predicted(rho, replace(get_profile("laptop"), score_seeds=1)).startswith("cannot")

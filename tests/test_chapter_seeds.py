@@ -72,8 +72,8 @@ def test_the_page_judges_its_claim():
 
 
 def test_the_verdict_counts_the_spearman_match():  # a numpy bool from a pandas mean counts like a bool
-    # smoke averages 2 seeds, so each is compared with 1 other: 0.6 projects to 0.75 against the paper's 10 other
-    # runs and 0.80 against a mean of 10 that includes it
+    # smoke averages 2 seeds, so each is compared with 1 other: 0.6 projects to 0.75 against a mean of the paper's
+    # 10 runs without it and 0.80 with it
     assert _judged(0.6) == "reproduced"  # and one seed worse than four
     assert _judged(0.55) == "reproduced"  # 0.71 and 0.77 against 1 other seed (against 3, 0.62 and 0.70: partly)
     assert _judged(0.3) == "not reproduced"  # one seed worse, but Spearman far from 0.75 (0.49, 0.61): one of two fails

@@ -376,8 +376,8 @@ def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select
     # pairs at 0.55: 0.66 against 3 others, 0.71 against 10 others, 0.77 against 10 including it
     verdict = _single_run(0.55, BETTER, random=0.60)
     assert verdict.verdict == rules.REPRODUCED
-    assert verdict.ours == ("single-seed GraNd Spearman 0.66 to the mean of the other 3 seeds; projected to the "
-                            "paper's mean of 10 runs, 0.71 without the run and 0.77 with it; 1 seed worse than 4 seeds")
+    assert verdict.ours == ("single-seed GraNd Spearman 0.66 to the mean of the other 3 seeds; projected, 0.71 "
+                            "against a mean of 10 runs without it, 0.77 with it; 1 seed worse than 4 seeds")
     assert "where they disagree the runs cannot tell" in verdict.reason
     # pairs at 0.3 (0.49 and 0.61) and at 0.8 (0.88 and 0.91): outside under both readings
     assert _single_run(0.3, BETTER, random=0.60).verdict == rules.NOT
@@ -403,7 +403,7 @@ def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select
 def test_single_run_without_a_common_ranking_or_a_second_seed():
     # a Spearman of zero or below: no common ranking, so 0 against 10 other runs and 1/sqrt(10) with the run
     flat = _single_run(0.3, BETTER, random=0.60, single=_spearman(0.3).assign(spearman_to_mean=-0.05))
-    assert flat.verdict == rules.NOT and "0.00 without the run and 0.32 with it" in flat.ours
+    assert flat.verdict == rules.NOT and "0.00 against a mean of 10 runs without it, 0.32 with it" in flat.ours
     lone = _single_run(0.55, BETTER, random=0.60, single=_spearman(0.55).query("seed == 0"))
     assert lone.verdict == rules.PARTLY and "it needs two score seeds" in lone.ours
 

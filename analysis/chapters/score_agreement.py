@@ -16,7 +16,7 @@ from analysis.profiles import PAPER, TRAIN_SIZES, Profile, Variant
 from analysis.retraining import method_scores
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores
-from analysis.statistics import spearman_brown
+from analysis.statistics import projected_words, spearman_brown
 from analysis.store import RunStore
 
 CLAIMS: tuple[str, ...] = ()
@@ -186,9 +186,7 @@ def predicted(rho: float, profile: Profile) -> str:
     see it (`spearman_brown`), in words."""
     if profile.score_seeds < 2 or rho != rho:
         return "cannot be predicted from a single seed"
-    others, incl = spearman_brown(rho, profile.score_seeds - 1, PAPER.score_seeds)
-    return (f"{others:.2f} against the mean of {PAPER.score_seeds} other runs, {incl:.2f} against a mean of "
-            f"{PAPER.score_seeds} that includes it")
+    return projected_words(spearman_brown(rho, profile.score_seeds - 1, PAPER.score_seeds), PAPER.score_seeds)
 
 
 def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
