@@ -184,9 +184,10 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
     """Claim single_run: one run's GraNd has Spearman ~0.75 with the paper's mean of `runs` runs, and selects a
     worse subset than the mean of the most seeds.
 
-    Spearman: the mean over seeds of each seed against the mean of the other seeds (`single`, leave one out),
-    projected to a mean of `runs` (`spearman_brown`) under both readings of the paper's mean, without the run and
-    with it. Within `SPEARMAN_TOLERANCE` of 0.75 under both matches, outside under both fails, else cannot tell.
+    Spearman: the mean over seeds of each seed against the mean of the other seeds (`single`, leave one out; the
+    seeds' range reported beside it), projected to a mean of `runs` (`spearman_brown`) under both readings of the
+    paper's mean, without the run and with it. Within `SPEARMAN_TOLERANCE` of 0.75 under both matches, outside
+    under both fails, else cannot tell.
     Worse: tested only where GraNd's subsets of one and of the most seeds, together, beat `random` pruning (the
     claim's premise: an averaged selection worth having; the two together, so that passing the gate does not
     favour the most seeds' arm).
@@ -204,7 +205,10 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
         within = {abs(r - PAPER_SPEARMAN) <= SPEARMAN_TOLERANCE for r in readings}
         close = within.pop() if len(within) == 1 else None
         against = "the other seed" if others == 1 else f"the mean of the other {others} seeds"
-        projected = f"single-seed GraNd Spearman {rho:.2f} to {against}; projected, {projected_words(readings, runs)}"
+        per_seed = at_epoch["spearman_to_mean"]
+        spread = f" ({per_seed.min():.2f} to {per_seed.max():.2f} over {others + 1} seeds)"
+        projected = (f"single-seed GraNd Spearman {rho:.2f}{spread} to {against}; projected, "
+                     f"{projected_words(readings, runs)}")
     if most > one and not premise:
         shown = "do not beat" if premise is False else "are not shown to beat"
         seed_words = f"against {most}: not tested, as GraNd's subsets {shown} random pruning"

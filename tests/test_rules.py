@@ -376,8 +376,12 @@ def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select
     # pairs at 0.55: 0.66 against 3 others, 0.71 against 10 others, 0.77 against 10 including it
     verdict = _single_run(0.55, BETTER, random=0.60)
     assert verdict.verdict == rules.REPRODUCED
-    assert verdict.ours == ("single-seed GraNd Spearman 0.66 to the mean of the other 3 seeds; projected, 0.71 "
-                            "against a mean of 10 runs without it, 0.77 with it; 1 seed worse than 4 seeds")
+    assert verdict.ours == ("single-seed GraNd Spearman 0.66 (0.66 to 0.66 over 4 seeds) to the mean of the other 3 "
+                            "seeds; projected, 0.71 against a mean of 10 runs without it, 0.77 with it; 1 seed worse "
+                            "than 4 seeds")
+    # the verdict reads the seeds' mean; the seeds' range is reported beside it
+    spread = _spearman(0.55).assign(spearman_to_mean=lambda t: t["spearman_to_mean"] + 0.02 * (t["seed"] - 1.5))
+    assert "Spearman 0.66 (0.63 to 0.69 over 4 seeds)" in _single_run(0.55, BETTER, random=0.60, single=spread).ours
     assert "where they disagree the runs cannot tell" in verdict.reason
     # pairs at 0.3 (0.49 and 0.61) and at 0.8 (0.88 and 0.91): outside under both readings
     assert _single_run(0.3, BETTER, random=0.60).verdict == rules.NOT
@@ -386,7 +390,8 @@ def test_single_run_needs_a_projected_spearman_near_075_and_more_seeds_to_select
     assert _single_run(0.45, BETTER, random=0.60).verdict == rules.PARTLY
     # the same pairs measured against one other seed: 0.55, projected alike
     one_other = _single_run(0.55, BETTER, random=0.60, single=_spearman(0.55, others=1))
-    assert one_other.verdict == rules.REPRODUCED and "0.55 to the other seed;" in one_other.ours
+    assert one_other.verdict == rules.REPRODUCED
+    assert "0.55 (0.55 to 0.55 over 2 seeds) to the other seed;" in one_other.ours
     # steady seeds exclude a one-point gain from more seeds: that part fails
     same = _seed_counts({1: [0.700, 0.701, 0.699], 4: [0.700, 0.702, 0.698]})
     steady = _single_run(0.55, same, random=0.60, noise=PRECISE)
