@@ -20,7 +20,7 @@ from analysis.store import RunStore, config_key
 
 REPO = Path(__file__).parents[1]
 
-PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4), runs=1), score_epoch=2)
+PROFILE = replace(SMOKE, ntk=Ntk(groups=3, per_group=8, epochs=(0, 1, 2, 4), runs=1), score_epoch=1)
 
 
 def _study(velocities: dict[int, list[float]], seed: int = 0) -> pd.DataFrame:
@@ -42,10 +42,10 @@ def test_groups_partition_the_ranking():
         assert scores[low].max() < scores[high].min()
 
 
-def test_context_gives_the_range_of_top_over_bottom_velocity_ratios_from_the_score_epoch_on():
-    # epoch 1 (before the score epoch) has ratio 100 and is left out; epochs 2 and 4 give 3 and 1.5
+def test_context_gives_the_range_of_top_over_bottom_velocity_ratios_after_the_score_epoch():
+    # epoch 1 (the interval up to the score epoch) has ratio 100 and is left out; epochs 2 and 4 give 3 and 1.5
     text = _context({0: [0.01, 0.02, 0.01], 1: [0.5, 0.5, 0.5], 2: [1.0, 0.06, 0.015]})
-    assert text.startswith("From epoch 2 on, the highest-EL2N group's kernel moves 1.50 to 3.00 times as fast as the "
+    assert text.startswith("After epoch 1, the highest-EL2N group's kernel moves 1.50 to 3.00 times as fast as the "
                            "lowest group's")
     # the fastest kernel: 0.5 (group 1) at epoch 2, 0.5 at epoch 4
     assert ": the fastest kernel moves 0.5 per epoch at epoch 2 and 0.5 at epoch 4." in text
@@ -63,7 +63,7 @@ def test_context_says_every_group_slows_down_only_when_every_group_does():
 
 def test_facts_show_the_setting_and_the_table():
     facts = ntk.facts({"study": _study({0: [1, 2, 3], 1: [4, 5, 6], 2: [7, 8, 9.5]})}, PROFILE)
-    assert facts["epochs"] == "0, 1, 2, 4" and facts["after"] == "2"
+    assert facts["epochs"] == "0, 1, 2, 4" and facts["after"] == "1"
     assert facts["per_group"] == "8" and facts["groups"] == "3"
     table = facts["table"].data
     # the first epoch has no velocity: pivot_table leaves out its all-NaN column
@@ -77,7 +77,7 @@ def test_the_verdict_of_one_training_run_is_inconclusive_whatever_the_ratios():
                              PROFILE)
     assert judged.claim_id == "ntk" and ntk.CLAIMS == ("ntk",)
     assert judged.verdict == INCONCLUSIVE and "Too few runs" in judged.reason
-    # epochs from the score epoch (2) on: ratios 2 and 3, neither counted
+    # epochs after the score epoch (1): ratios 2 and 3, neither counted
     assert judged.ours.endswith("2: 2.00, 4: 3.00 (one training run); faster at 0 of 2, slower at 0")
 
 
@@ -89,7 +89,7 @@ def test_several_runs_give_mean_velocities_geometric_mean_ratios_and_say_so():
     facts = ntk.facts({"study": study}, replace(PROFILE, ntk=replace(PROFILE.ntk, runs=2)))
     assert facts["runs"] == "2"
     assert facts["table"].data.loc[2, 2] == 5.0 and facts["table"].data.loc[2, 4] == 2.5
-    assert facts["context"].startswith("From epoch 2 on, the highest-EL2N group's kernel moves 2.00 to 4.00 times")
+    assert facts["context"].startswith("After epoch 1, the highest-EL2N group's kernel moves 2.00 to 4.00 times")
     assert facts["context"].endswith("Each velocity is the mean over 2 training runs, on the same 8 examples per "
                                      "group in each, and each ratio the geometric mean of the runs' ratios; the "
                                      "verdict weighs how much the ratios vary between runs, not between samples of "

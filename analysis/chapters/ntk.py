@@ -103,19 +103,19 @@ def velocity_table(study: pd.DataFrame) -> pd.DataFrame:
 
 
 def context(study: pd.DataFrame, after: float, per_group: int) -> str:
-    """What the velocities from epoch `after` on say.
+    """What the velocities over training after epoch `after` say.
 
     The ratios are the highest group's velocity over the lowest group's at each epoch, as the verdict takes them
     (`rules.ntk_ratios`; over several runs their geometric mean). The clause on slowing down appears only
-    when every group's mean velocity at the last epoch is below its mean velocity at the first epoch from
-    `after` on.
+    when every group's mean velocity at the last epoch is below its mean velocity at the first epoch after
+    `after`.
     """
     table = velocity_table(study)
-    late = table.loc[:, table.columns >= after]
+    late = table.loc[:, table.columns > after]
     ratio = rules.ntk_ratios(study, after)
     runs = study["seed"].nunique() if "seed" in study else 1
     return (
-        f"From epoch {late.columns[0]:g} on, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
+        f"After epoch {after:g}, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
         f"{ratio.max():.2f} times as fast as the lowest group's"
         + (", while every group slows down" if (late.iloc[:, -1] < late.iloc[:, 0]).all()
            else "")
