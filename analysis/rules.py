@@ -395,14 +395,17 @@ def regime(sizes: pd.DataFrame, noise: Mapping[float, SeedNoise], fraction: floa
     def arm(size: int, selection: str):
         return accuracies(sizes, size=size, fraction=f, selection=selection)
 
-    def gap(size: int) -> float:
-        return float(arm(size, "hard").mean() - arm(size, "easy").mean())
+    def gap(size: int) -> str:
+        hard, easy = arm(size, "hard"), arm(size, "easy")
+        estimate = difference(hard, easy, noise[size])
+        low, high = interval(estimate, 0.95)
+        return f"{estimate[0]:+.2%} (95% interval {low:+.2%} to {high:+.2%}; {len(hard)} and {len(easy)} seeds)"
 
     held = [beats(arm(small, "easy"), arm(small, "hard"), noise[small]),
             beats(arm(large, "hard"), arm(large, "easy"), noise[large])]
     return Verdict(
         "regime", "regime",
-        f"{f:.0%} pruned, hard minus easy: {gap(small):+.2%} at {small:,.0f} training images, {gap(large):+.2%} at "
+        f"{f:.0%} pruned, hard minus easy: {gap(small)} at {small:,.0f} training images, {gap(large)} at "
         f"{large:,.0f}", paper, tally(held),
         "Easy must beat hard on the smallest training set and hard beat easy on the largest (95% interval); a "
         "side fails where it loses, or where a one-point win is excluded (90% interval).",

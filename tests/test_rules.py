@@ -235,6 +235,13 @@ def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
     assert rules.noise_tail(bins, pruning(0.10, 0.10), NOISE, NOISE).verdict == rules.PARTLY
     uncontrolled = rules.noise_tail(bins, pruning(0.10, None), NOISE, NOISE)
     assert uncontrolled.verdict == rules.PARTLY and "no clean-label control" in uncontrolled.ours
+    # precise runs where skipping gains as much on clean labels as under noise: a one-point gain from the noisy
+    # tail is excluded, so that part fails
+    assert rules.noise_tail(bins, pruning(0.0, 0.0), PRECISE, PRECISE).verdict == rules.NOT
+    # a top bin at most twice the noise rate is no concentration: one part of two fails even where skipping helps
+    spread = bins.assign(noisy_fraction=[0.05, 0.15])
+    unconcentrated = rules.noise_tail(spread, pruning(0.10, 0.0), NOISE, NOISE)
+    assert unconcentrated.verdict == rules.NOT and unconcentrated.ours.startswith("top EL2N bin 15% noisy")
 
 
 def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
