@@ -70,14 +70,20 @@ def stored_full_data(profile: Profile, store: RunStore) -> list[float]:
     return [r.metrics["final_test_acc"] for r in results if r is not None]
 
 
+def duration(seconds: float) -> str:
+    """A compute time in words: minutes below two hours, hours from there."""
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
 def banner(profile: Profile, full_test_acc: list[float], published_full: dict[str, float]) -> str:
     """One paragraph on the scale a page was computed at: the profile, its data and network, our full-data test
     accuracy (mean of `full_test_acc`, 0-1, over the seeds stored) beside the published full-data accuracies
     (`published_full`: source -> percent, as `reference.full_data_accuracy`)."""
     if full_test_acc:
         n = len(full_test_acc)
-        ours = (f"Our full-data network reaches {np.mean(full_test_acc):.1%} test accuracy "
-                f"(mean of {n} seed{'s' if n != 1 else ''} of {profile.score_seeds})")
+        seeds = (f"mean of {n} seeds" if n == profile.score_seeds > 1 else "one seed" if n == profile.score_seeds
+                 else f"{n} of its {profile.score_seeds} seeds stored so far")
+        ours = f"Our full-data network reaches {np.mean(full_test_acc):.1%} test accuracy ({seeds})"
     else:
         ours = "Its full-data runs are not stored yet, so this page states no full-data accuracy"
     theirs = "".join(f"{reference.SOURCES.get(name, name)}, {acc:.2f}%; " for name, acc in published_full.items())
@@ -176,7 +182,7 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
     glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "
                    f"{rerun(name, prof)}. {downloads(written)}")
     glue("hardware", hardware())
-    glue("compute", f"{store.compute_seconds() / 60:.1f} min")
+    glue("compute", duration(store.compute_seconds()))
     glue("date", datetime.now(UTC).strftime("%Y-%m-%d"))
     return Page(name, prof, tables, facts, verdicts)
 

@@ -86,8 +86,9 @@ def _held(estimate: tuple[float, float, float]) -> bool | None:
     return False if interval(estimate)[1] < MARGIN else None
 
 
-def _seeds(*arms) -> str:
-    return "seeds per arm: " + ", ".join(str(len(a)) for a in arms)
+def _seeds(**arms) -> str:
+    """Each arm's seed count, by name (underscores read as spaces)."""
+    return "seeds: " + ", ".join(f"{name.replace('_', ' ')} {len(a)}" for name, a in arms.items())
 
 
 def _kirsch(method: str, fraction: float, source: str) -> float | None:
@@ -126,7 +127,9 @@ def cifar10_half(curves: pd.DataFrame, full: pd.DataFrame, noise: SeedNoise, fra
     return Verdict(
         "cifar10_half", "pruning_curves",
         f"EL2N {fraction:.0%} pruned: {el2n.mean():.2%}; full data {fd.mean():.2%}; random {rnd.mean():.2%}",
-        _paper_half(fraction), verdict, f"EL2N {why} ({_seeds(el2n, fd, rnd)}).",
+        _paper_half(fraction), verdict, f"EL2N {why} ({_seeds(EL2N=el2n, full_data=fd, random=rnd)}). A match needs "
+        f"the 90% interval of the difference within {MARGIN * 100:g} point; a loss or a win lies beyond two standard "
+        "errors.",
     )
 
 
@@ -172,11 +175,11 @@ def early(sweep: pd.DataFrame, score_epoch: float, noise: SeedNoise) -> Verdict:
     if vs_random is not True:
         return Verdict("early", "score_epochs", ours, "EL2N effective after a few epochs", INCONCLUSIVE,
                        "Precondition failed at this scale: EL2N at the score epoch does not beat random pruning, so "
-                       f"when it becomes effective cannot be seen ({_seeds(late, init, rnd)}).")
+                       f"when it becomes effective cannot be seen ({_seeds(score_epoch=late, init=init, random=rnd)}).")
     verdict = {True: REPRODUCED, False: NOT, None: INCONCLUSIVE}[vs_init]
     return Verdict("early", "score_epochs", ours, "EL2N effective after a few epochs", verdict,
                    f"EL2N at the score epoch against EL2N at init, same fraction, given that it beats random "
-                   f"({_seeds(late, init, rnd)}).")
+                   f"({_seeds(score_epoch=late, init=init, random=rnd)}).")
 
 
 def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, score_epoch: float,

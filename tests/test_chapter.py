@@ -1,5 +1,7 @@
 """The scale banner every page opens with, its protocol departures and the figure captions: known answers."""
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
@@ -9,11 +11,21 @@ from analysis.profiles import PAPER, get_profile, protocol_table
 SMOKE = get_profile("smoke")
 
 
+def test_a_compute_time_reads_in_minutes_then_hours():
+    assert (chapter.duration(90.0), chapter.duration(7199.0), chapter.duration(96_726.0)) == ("1.5 min", "120.0 min",
+                                                                                              "26.9 h")
+
+
+def test_the_banner_says_how_many_of_the_full_data_seeds_are_stored():
+    assert "reaches 30.0% test accuracy (1 of its 2 seeds stored so far)" in chapter.banner(SMOKE, [0.30], {})
+    assert "reaches 30.0% test accuracy (one seed)" in chapter.banner(replace(SMOKE, score_seeds=1), [0.30], {})
+
+
 def test_banner_states_the_scale_our_full_data_accuracy_and_the_published_ones():
     text = chapter.banner(SMOKE, [0.30, 0.32], {"kirsch_pytorch": 93.97})
     assert text == (
         "Profile smoke: 1,000 CIFAR-10 training images (100 per class), ResNet-18 width 4, "
-        "75 steps (5 epochs). Our full-data network reaches 31.0% test accuracy (mean of 2 seeds of 2). "
+        "75 steps (5 epochs). Our full-data network reaches 31.0% test accuracy (mean of 2 seeds). "
         "Published full-data test accuracy on CIFAR-10: Kirsch's PyTorch reproduction (hlb-CIFAR10 network, "
         "12.6 epochs), 93.97%; the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
 

@@ -34,6 +34,7 @@ CLAIMS = ("cifar10_half", "grand_init_beats_random")
 HALF = 0.5  # the paper's headline: half of CIFAR-10 pruned without loss
 BALANCED = "el2n_per_class"  # the class-balanced control's method label (`class_balanced`)
 BETTER = {1: "better than", 0: "within noise of", -1: "worse than"}
+FITS = 0.99  # full-data train accuracy from which a network counts as fitting its training set
 
 
 def selections(profile: Profile, store: RunStore, methods: tuple[str, ...] = tuple(METHODS),
@@ -194,8 +195,9 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "rare_random": f"{coverage.loc['random', rarest]:.0%}",
         "n_train": f"{profile.num_train:,} training images",
         "regime": ("a data-scarce regime, where Sorscher et al. (2022) predict that keeping the hardest examples "
-                   "helps less than keeping the easiest" if profile.train_per_class else
-                   "the paper's full training set"),
+                   "helps less than keeping the easiest" if profile.train_per_class else "the paper's full training set"
+                   + ("" if full["train_acc"].mean() >= FITS else f", on a network that does not fit it within "
+                      f"its training budget (train accuracy below {FITS:.0%})")),
         "paper_runs": f"{retraining_runs(PAPER):,} retraining runs of {PAPER.epochs:g} epochs",
         "regime_sizes": str(len(profile.regime.sizes)),
         "budgets": str(len(profile.regime.epochs)),
@@ -215,7 +217,7 @@ def later_el2n(timing: pd.DataFrame, profile: Profile) -> pd.DataFrame:
 
 
 def kirsch_protocol(profile: Profile) -> str:
-    """How Kirsch's PyTorch reproduction, the left panel's reference, departs from the protocol we follow (read
+    """How Kirsch's PyTorch reproduction, the top panel's reference, departs from the protocol we follow (read
     from his code: `published_results.yaml`, `kirsch_pytorch.protocol`)."""
     theirs = published()["kirsch_pytorch"]["protocol"]
     return (f"His protocol departs from the paper's, which we follow, in two ways that bear on the comparison: he "

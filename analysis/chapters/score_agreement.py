@@ -1,5 +1,5 @@
 """Do the scores agree? (the paper's Figure 3 and appendix): Spearman correlations between rankings, one
-initialisation against the mean of all, and Kirsch's GraNd-at-initialisation control by network width."""
+initialisation against the mean of the others, and Kirsch's GraNd-at-initialisation control by network width."""
 
 from __future__ import annotations
 
