@@ -130,6 +130,18 @@ def test_kirschs_protocol_is_stated_from_his_code_beside_ours():
     assert "fewer steps than his full-data run" in text
 
 
+def test_forgetting_is_placed_against_the_full_data_and_el2n():
+    # forgetting at 85.4% from two seeds, against the full data (85%) and EL2N (75%), both two seeds at 0.1-point
+    # noise: se 0.1 on 4 dof (t = 2.776): +-0.28 points
+    forgetting = pd.DataFrame({"method": "forgetting", "fraction": 0.5, "seed": [0, 1], "test_acc": [0.853, 0.855]})
+    tables = {**TABLES, "curves": pd.concat([CURVES, forgetting], ignore_index=True)}
+    assert pruning_curves.facts(tables, get_profile("smoke"))["forgetting"] == (
+        "Forgetting scores (Toneva et al., 2019), the baseline the paper compares EL2N and GraNd with, reach 85.40% "
+        "at 50% pruned (2 seeds): +0.4 points from the full data (95% interval +0.1 to +0.7) and +10.4 from EL2N "
+        "(+10.1 to +10.7): they match the full data (90% interval within one point) and are better than EL2N.")
+    assert pruning_curves.facts(TABLES, get_profile("smoke"))["forgetting"] == ""  # not run: no sentence
+
+
 def test_class_balanced_el2n_is_placed_against_random_and_the_papers_selection():
     # against random (one seed, its own 0.4-point noise): se sqrt(0.1^2 / 2 + 0.4^2) = 0.41 on 4.2 Welch dof: +-1.1
     # points; against class-agnostic EL2N (fixed subsets, 0.1-point noise): se 0.1 on 4 dof (t = 2.776): +-0.28

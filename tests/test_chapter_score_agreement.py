@@ -127,6 +127,16 @@ def test_facts():
     assert score_agreement.verdicts(tables(profile), profile) == [] and score_agreement.CLAIMS == ()
 
 
+def test_pairs_far_from_kirsch_are_named():
+    compared = pd.DataFrame({"our pair": ["a vs b", "c vs d", "e vs f"], "Kirsch": [0.9, 0.5, 0.3],
+                             "ours": [0.6, 0.45, 0.55]}, index=["A vs B", "C vs D", "E vs F"])
+    assert score_agreement.kirsch_gaps(compared) == (
+        "Ours differ from his by more than 0.2 for 2 of the 3 pairs (a vs b, 0.60 against his 0.90; e vs f, 0.55 "
+        "against his 0.30): his coefficients come from the authors' ResNet-18 at the paper's score epoch, ours from "
+        "this profile's network at its own.")
+    assert score_agreement.kirsch_gaps(compared.iloc[[1]]) == "Every pair is within 0.2 of Kirsch's coefficient."
+
+
 def test_facts_of_a_profile_on_another_network_name_the_paper_network():
     facts = score_agreement.facts(tables(LAPTOP), LAPTOP)  # airbench at widths 24, 48, 64, then ResNet-18 width 64
     assert facts["w_measured"] == ("on our network (airbench94-shaped network) at its width 24 one initialisation "

@@ -27,7 +27,7 @@ from analysis.retraining import (
 )
 from analysis.rules import Verdict
 from analysis.score_runs import score_run_accuracy
-from analysis.statistics import SeedNoise, accuracies, difference, interval, sign, word
+from analysis.statistics import SeedNoise, accuracies, difference, equivalent, interval, sign, word
 from analysis.store import RunStore
 
 CLAIMS = ("cifar10_half", "grand_init_beats_random")
@@ -135,6 +135,23 @@ def balanced_sentence(balanced: pd.DataFrame, curves: pd.DataFrame, noise: SeedN
     return f"{text}, so the class skew accounts for {share} of EL2N's loss to random pruning."
 
 
+def forgetting_sentence(curves: pd.DataFrame, full: pd.DataFrame, noise: SeedNoise) -> str:
+    """Forgetting scores at half pruned against the full data and against EL2N ('' where they were not run)."""
+    forgetting = accuracies(curves, method="forgetting", fraction=HALF)
+    if not len(forgetting):
+        return ""
+    el2n, fd = accuracies(curves, method="el2n", fraction=HALF), full["test_acc"].to_numpy()
+    vs_full, vs_el2n = difference(forgetting, fd, noise), difference(forgetting, el2n, noise)
+    (f_low, f_high), (e_low, e_high) = interval(vs_full, 0.95), interval(vs_el2n, 0.95)
+    state = ("match the full data (90% interval within one point)" if equivalent(forgetting, fd, noise)
+             else f"are {word(sign(vs_full))} the full data")
+    seeds = f"{len(forgetting)} seed{'s' if len(forgetting) > 1 else ''}"
+    return (f"Forgetting scores (Toneva et al., 2019), the baseline the paper compares EL2N and GraNd with, reach "
+            f"{forgetting.mean():.2%} at {HALF:.0%} pruned ({seeds}): {100 * vs_full[0]:+.1f} points from the full "
+            f"data (95% interval {100 * f_low:+.1f} to {100 * f_high:+.1f}) and {100 * vs_el2n[0]:+.1f} from EL2N "
+            f"({100 * e_low:+.1f} to {100 * e_high:+.1f}): they {state} and are {BETTER[sign(vs_el2n)]} EL2N.")
+
+
 def retraining_runs(profile: Profile, methods: tuple[str, ...] = tuple(METHODS)) -> int:
     """How many retraining runs `curves` trains at `profile` (score and full-data runs not counted)."""
     seeds = sum(profile.retrain_seeds if m in PRIMARY_METHODS else profile.secondary_seeds for m in methods)
@@ -205,6 +222,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "kirsch_steps": kirsch_steps_sentence(tables["kirsch_steps"], curves, SeedNoise.of(tables["kirsch_noise"]),
                                               SeedNoise.of(tables["seed_noise"])),
         "balanced": balanced_sentence(tables["balanced"], curves, SeedNoise.of(tables["seed_noise"])),
+        "forgetting": forgetting_sentence(curves, full, SeedNoise.of(tables["seed_noise"])),
         "kirsch_timing": score_epochs.kirsch_timing(tables["timing"], SeedNoise.of(tables["seed_noise"]), profile),
     }
 

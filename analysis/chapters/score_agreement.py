@@ -21,6 +21,7 @@ from analysis.store import RunStore
 
 CLAIMS: tuple[str, ...] = ()
 WIDTH_MARGIN = 0.05  # Spearman difference that counts as "rises with width" or "comes within" Kirsch's value
+KIRSCH_GAP = 0.2  # a difference from Kirsch's Spearman coefficient that the page names in its prose
 
 
 def spearman_matrix(vectors: dict[str, Tensor]) -> pd.DataFrame:
@@ -127,6 +128,19 @@ def kirsch_comparison(matrix: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     ).set_index("Kirsch's pair")
 
 
+def kirsch_gaps(compared: pd.DataFrame) -> str:
+    """The pairs of `kirsch_comparison` where ours differ from Kirsch's by more than `KIRSCH_GAP`, in words."""
+    theirs, ours = compared.iloc[:, -2], compared.iloc[:, -1]
+    far = compared[(ours - theirs).abs() > KIRSCH_GAP]
+    if far.empty:
+        return f"Every pair is within {KIRSCH_GAP:g} of Kirsch's coefficient."
+    listed = "; ".join(f"{row['our pair']}, {row.iloc[-1]:.2f} against his {row.iloc[-2]:.2f}"
+                       for _, row in far.iterrows())
+    return (f"Ours differ from his by more than {KIRSCH_GAP:g} for {len(far)} of the {len(compared)} pairs ({listed}): "
+            "his coefficients come from the authors' ResNet-18 at the paper's score epoch, ours from this profile's "
+            "network at its own.")
+
+
 def _at_epoch(score: str) -> str:
     """A score named as in `published_results.yaml` ('grand_20', 'grand_init') as the book names it ('GraNd@20',
     'GraNd@0')."""
@@ -206,6 +220,7 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
                      f"{one[paper]:.2f} and {seed_mean[paper]:.2f}")
     return {
         "kirsch": compared.style.format("{:.3f}", subset=compared.columns[1:]),
+        "kirsch_gaps": kirsch_gaps(compared),
         "rho_grand": f"{at_score_epoch['grand']:.2f}",
         "rho_el2n": f"{at_score_epoch['el2n']:.2f}",
         "rho_grand_paper": predicted(at_score_epoch["grand"], profile),
