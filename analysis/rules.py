@@ -246,7 +246,7 @@ def transfer(df: pd.DataFrame, noise: Mapping[str, SeedNoise]) -> Verdict:
             skipped.append(str(target))
             continue
         cells = [accuracies(t, source=s) for s in t["source"].unique() if s not in ("random", target)]
-        means.append(f"{target}: own {own.mean():.2%}, random {rnd.mean():.2%} ({len(own)} and {len(rnd)} seeds)")
+        means.append(f"{target}: own {own.mean():.2%}, random {rnd.mean():.2%} ({_seeds(own=own, random=rnd)})")
         for cell in cells:
             as_own, over_random = compare(cell, own, noise_t), beats(cell, rnd, noise_t.vs_random)
             if as_own < 0 or over_random is False:
@@ -310,7 +310,7 @@ def window_cifar10(offsets: pd.DataFrame, n_train: int, noise: SeedNoise) -> Ver
         "window_cifar10", "offsets",
         f"best offset on seed {seeds[0]}: {best:,.0f} of {n_train:,} ({share:.1%}); on the other "
         f"{'seed' if n_judging == 1 else f'{n_judging} seeds'} {at_best.mean():.2%} vs offset 0 "
-        f"{at_zero.mean():.2%}, random {rnd.mean():.2%} ({len(rnd)} seeds); "
+        f"{at_zero.mean():.2%}, random {rnd.mean():.2%} ({_seeds(random=rnd)}); "
         + (f"beaten there by offset {', '.join(f'{o:,.0f}' for o in overturned)}" if overturned
            else "no other window beats it there"), paper, outcome,
         f"Chosen on one seed, judged on {n_judging}. A small tail skips more than 0 and at most {SMALL_TAIL:.0%}: a "
@@ -402,7 +402,7 @@ def regime(sizes: pd.DataFrame, noise: Mapping[float, SeedNoise], fraction: floa
         hard, easy = arm(size, "hard"), arm(size, "easy")
         estimate = difference(hard, easy, noise[size])
         low, high = interval(estimate, 0.95)
-        return f"{estimate[0]:+.2%} (95% interval {low:+.2%} to {high:+.2%}; {len(hard)} and {len(easy)} seeds)"
+        return f"{estimate[0]:+.2%} (95% interval {low:+.2%} to {high:+.2%}; {_seeds(hard=hard, easy=easy)})"
 
     held = [beats(arm(small, "easy"), arm(small, "hard"), noise[small]),
             beats(arm(large, "hard"), arm(large, "easy"), noise[large])]

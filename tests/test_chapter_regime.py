@@ -287,8 +287,9 @@ def test_verdict_is_the_regime_rule_on_the_size_sweep():
     budgets = sweep(grid({(f, b): -0.05 for f in FRACTIONS for b in BUDGETS}))
     (verdict,) = regime.verdicts(tables(size_sweep({500: -0.05, 2_500: 0.05}), budgets), PROFILE)
     assert verdict.claim_id == "regime" and verdict.verdict == "reproduced"
-    assert verdict.ours == ("50% pruned, hard minus easy: -5.00% (95% interval -8.15% to -1.85%; 1 and 1 seeds) at "
-                            "500 training images, +5.00% (95% interval +1.85% to +8.15%; 1 and 1 seeds) at 2,500")
+    assert verdict.ours == ("50% pruned, hard minus easy: "
+                            "-5.00% (95% interval -8.15% to -1.85%; seeds: hard 1, easy 1) at 500 training images, "
+                            "+5.00% (95% interval +1.85% to +8.15%; seeds: hard 1, easy 1) at 2,500")
     (reversed_,) = regime.verdicts(tables(size_sweep({500: 0.05, 2_500: -0.05})), PROFILE)
     assert reversed_.verdict == "not reproduced"
     assert regime.CLAIMS == ("regime",)

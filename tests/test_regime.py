@@ -70,8 +70,9 @@ def test_regime_verdict_needs_easy_first_on_the_smallest_set_then_hard_first_on_
 def test_regime_verdict_says_the_gaps_at_both_ends_in_images():
     verdict = regime(sweep({2_500: -0.05, 10_000: 0.01, 50_000: 0.05}), NOISE)
     assert verdict.claim_id == "regime" and verdict.chapter == "regime"
-    assert verdict.ours == ("70% pruned, hard minus easy: -5.00% (95% interval -8.15% to -1.85%; 1 and 1 seeds) at "
-                            "2,500 training images, +5.00% (95% interval +1.85% to +8.15%; 1 and 1 seeds) at 50,000")
+    assert verdict.ours == ("70% pruned, hard minus easy: "
+                            "-5.00% (95% interval -8.15% to -1.85%; seeds: hard 1, easy 1) at 2,500 training images, "
+                            "+5.00% (95% interval +1.85% to +8.15%; seeds: hard 1, easy 1) at 50,000")
     assert "smallest training set" in verdict.reason
 
 

@@ -458,7 +458,7 @@ def test_a_foreign_cell_that_matches_the_own_scores_must_also_beat_random():
     cells = {("resnet", "resnet"): 0.806, ("random", "resnet"): 0.80, ("vgg", "resnet"): 0.80}
     verdict = rules.transfer(_transfer(cells), noise)
     assert verdict.verdict == rules.NOT and verdict.ours.startswith("0 of 1 foreign") and "1 fail" in verdict.ours
-    assert "resnet: own 80.60%, random 80.00% (3 and 3 seeds)" in verdict.ours
+    assert "resnet: own 80.60%, random 80.00% (seeds: own 3, random 3)" in verdict.ours
     assert rules.transfer(_transfer({**cells, ("vgg", "resnet"): 0.806}), noise).verdict == rules.REPRODUCED
 
 

@@ -111,8 +111,8 @@ def context(study: pd.DataFrame, after: float, per_group: int) -> str:
     `after`.
     """
     table = velocity_table(study)
-    late = table.loc[:, table.columns > after]
     ratio = rules.ntk_ratios(study, after)
+    late = table.loc[:, ratio.index]
     runs = study["seed"].nunique() if "seed" in study else 1
     return (
         f"After epoch {after:g}, the highest-EL2N group's kernel moves {ratio.min():.2f} to "
