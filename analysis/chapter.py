@@ -92,6 +92,14 @@ def banner(profile: Profile, full_test_acc: list[float], published_full: dict[st
             f"{theirs}the paper (ResNet-18, 200 epochs) draws its own in a figure only.")
 
 
+def judged_at(profile: Profile, full_test_acc: list[float]) -> str:
+    """Where a page's verdicts hold, in words, to open its verdict section: the profile, its training set, and our
+    full-data test accuracy (mean of `full_test_acc`, 0-1) where stored."""
+    data = f"{profile.num_train:,} training images"
+    accuracy = f"; full-data test accuracy {np.mean(full_test_acc):.1%}" if full_test_acc else ""
+    return f"Judged at profile {profile.name} ({data}{accuracy})"
+
+
 PAGE_ROWS = {"fractions pruned": "pruning_curves"}  # rows of `protocol_table` that are one page's own study setting
 
 
@@ -179,7 +187,9 @@ def page(name: str, profile: str | None = None, executor: str | None = None, res
          Markdown("None: this is the paper's protocol."))
     glue("profile", prof.name)
     written = write_tables(tables, store.root / "tables" / name)
-    glue("banner", f"{banner(prof, stored_full_data(prof, store), reference.full_data_accuracy())} "
+    full = stored_full_data(prof, store)
+    glue("judged_at", judged_at(prof, full))
+    glue("banner", f"{banner(prof, full, reference.full_data_accuracy())} "
                    f"{rerun(name, prof)}. {downloads(written)}")
     glue("hardware", hardware())
     glue("compute", duration(store.compute_seconds()))

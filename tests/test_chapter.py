@@ -36,6 +36,12 @@ def test_banner_without_stored_full_data_says_so():
     assert "Published full-data test accuracy on CIFAR-10: the paper" in text
 
 
+def test_the_verdicts_open_with_the_scale_they_were_judged_at():
+    assert chapter.judged_at(SMOKE, [0.30, 0.32]) == (
+        "Judged at profile smoke (1,000 training images; full-data test accuracy 31.0%)")
+    assert chapter.judged_at(get_profile("laptop"), []) == "Judged at profile laptop (50,000 training images)"
+
+
 def test_a_page_shows_only_the_settings_where_its_profile_departs_from_the_paper():
     scarce = get_profile("scarce")  # the paper's test set, batch size and recipe but PyTorch's initialisation
     differing = [row for row in protocol_table(scarce) if row[1] != row[2]]

@@ -93,6 +93,14 @@ def test_kirschs_score_time_is_bracketed_by_the_profiles_score_epochs():
         [1.0, 2.0], [0.5], [7], [20]]
 
 
+def test_the_figure_marks_the_published_score_times_in_the_profiles_epochs():
+    # the paper reads its scores at epoch 20 of 200 (10%), Kirsch after 2 of 12.6 epochs (16%)
+    laptop = score_epochs.published_score_times(get_profile("laptop"))
+    assert list(laptop) == ["Paul et al. (2021): 10% of training", "Kirsch (PyTorch): 16% of training"]
+    assert np.allclose(list(laptop.values()), [1.0, 20 / 12.6])
+    assert np.allclose(list(score_epochs.published_score_times(get_profile("paper")).values()), [20, 4000 / 126])
+
+
 def test_the_timing_sentence_reads_el2n_on_both_sides_of_kirschs_score_time():
     # Kirsch reads his scores after 2 of 12.6 epochs (16%), between `laptop`'s epochs 1 (10%) and 2 (20%); his
     # EL2N beats random pruning at half pruned by 92.56 - 91.39 = +1.2 points

@@ -12,8 +12,8 @@ from torch import Tensor
 from analysis import prune, rules
 from analysis.data import class_names
 from analysis.plots import method_name
-from analysis.profiles import Profile
-from analysis.reference import kirsch_el2n_gap, kirsch_score_share
+from analysis.profiles import PAPER, Profile
+from analysis.reference import SOURCES, kirsch_el2n_gap, kirsch_score_share
 from analysis.retraining import retrain, seed_noise, select
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_accuracy
@@ -116,6 +116,14 @@ def kirsch_epochs(profile: Profile) -> list[float]:
     before = [e for e in epochs if e / profile.epochs <= share][-1:]
     after = [e for e in epochs if e / profile.epochs >= share][:1]
     return list(dict.fromkeys(before + after))
+
+
+def published_score_times(profile: Profile) -> dict[str, float]:
+    """The epochs of `profile` at the shares of training after which the paper (epoch 20 of 200) and Kirsch's
+    PyTorch reproduction (2 of 12.6 epochs) read their scores, labelled for the figure."""
+    paper, kirsch = PAPER.score_epoch / PAPER.epochs, kirsch_score_share()
+    return {f"{SOURCES['paper']}: {paper:.0%} of training": paper * profile.epochs,
+            f"Kirsch (PyTorch): {kirsch:.0%} of training": kirsch * profile.epochs}
 
 
 def kirsch_timing(sweep: pd.DataFrame, noise: SeedNoise, profile: Profile) -> str:
