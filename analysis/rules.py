@@ -138,9 +138,9 @@ def _paper_half(fraction: float) -> str:
     jax_el2n, jax_rnd = _kirsch("el2n", fraction, "kirsch_jax"), _kirsch("random", fraction, "kirsch_jax")
     text = "no loss at 50% pruned"
     if torch_el2n is not None:
-        text += (f" (Kirsch, PyTorch: {torch_el2n:.2%} vs random {torch_rnd:.2%}, full "
-                 f"{published()['kirsch_pytorch']['full_data'] / 100:.2%}")
-        text += f"; JAX: {jax_el2n:.2%} vs {jax_rnd:.2%})" if jax_el2n is not None else ")"
+        text += (f"; Kirsch's reproductions, EL2N against random: PyTorch {torch_el2n:.2%} vs {torch_rnd:.2%} "
+                 f"(full data {published()['kirsch_pytorch']['full_data'] / 100:.2%})")
+        text += f", JAX {jax_el2n:.2%} vs {jax_rnd:.2%}" if jax_el2n is not None else ""
     return text
 
 
@@ -166,7 +166,7 @@ def early(sweep: pd.DataFrame, score_epoch: float, noise: SeedNoise) -> Verdict:
     """Claim early: EL2N becomes effective after a few epochs - it beats EL2N at initialisation and random.
 
     Inconclusive if EL2N at the score epoch does not beat random (the precondition: scores that prune
-    well at this scale), since then the timing cannot be seen.
+    well at this scale); other epochs that beat random are not judged (choosing one would select on the result).
     """
     late, init, rnd = (accuracies(sweep, score="el2n", epoch=score_epoch), accuracies(sweep, score="el2n", epoch=0.0),
                        accuracies(sweep, score="random"))
@@ -174,8 +174,9 @@ def early(sweep: pd.DataFrame, score_epoch: float, noise: SeedNoise) -> Verdict:
     ours = f"EL2N at epoch {score_epoch:g}: {late.mean():.2%}; at init {init.mean():.2%}; random {rnd.mean():.2%}"
     if vs_random is not True:
         return Verdict("early", "score_epochs", ours, "EL2N effective after a few epochs", INCONCLUSIVE,
-                       "Precondition failed at this scale: EL2N at the score epoch does not beat random pruning, so "
-                       f"when it becomes effective cannot be seen ({_seeds(score_epoch=late, init=init, random=rnd)}).")
+                       f"Precondition failed at this scale: EL2N at the score epoch ({score_epoch:g}) does not beat "
+                       "random pruning, so this rule, which reads the profile's score epoch, cannot tell when EL2N "
+                       f"becomes effective ({_seeds(score_epoch=late, init=init, random=rnd)}).")
     verdict = {True: REPRODUCED, False: NOT, None: INCONCLUSIVE}[vs_init]
     return Verdict("early", "score_epochs", ours, "EL2N effective after a few epochs", verdict,
                    f"EL2N at the score epoch against EL2N at init, same fraction, given that it beats random "
@@ -202,7 +203,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
     premise = beats(np.concatenate([at_one, at_most]), accuracies(random), noise.vs_random)
     worse = beats(at_most, at_one, noise) if most > one and premise else None
     if rho != rho or others < 1:  # NaN: no single-run Spearman here
-        close, projected = None, "no single-run GraNd Spearman at the score epoch (it needs two score seeds)"
+        close, projected = None, "No single-run GraNd Spearman at the score epoch (it needs two score seeds)"
     else:
         readings = spearman_brown(rho, others, runs)
         within = {abs(r - PAPER_SPEARMAN) <= SPEARMAN_TOLERANCE for r in readings}
@@ -210,7 +211,7 @@ def single_run(single: pd.DataFrame, seeds: pd.DataFrame, random: pd.DataFrame, 
         against = "the other seed" if others == 1 else f"the mean of the other {others} seeds"
         per_seed = at_epoch["spearman_to_mean"]
         spread = f" ({per_seed.min():.2f} to {per_seed.max():.2f} over {others + 1} seeds)"
-        projected = (f"single-seed GraNd Spearman {rho:.2f}{spread} to {against}; projected, "
+        projected = (f"Single-seed GraNd Spearman {rho:.2f}{spread} to {against}; projected, "
                      f"{projected_words(readings, runs)}")
     if most > one and not premise:
         shown = "do not beat" if premise is False else "are not shown to beat"

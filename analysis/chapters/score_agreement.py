@@ -188,10 +188,10 @@ def width_conclusion(seed_mean: pd.Series, profile: Profile, kirsch_rho: float) 
     trend = (f"On our network the correlation {'rises' if rises else 'does not rise'} with width "
              f"({own:.2f} at width {profile.width}, {wide:.2f} at {PAPER.width}).")
     if matches:
-        return (f"{trend} On the paper's network, {network} width {PAPER.width}, it comes within "
+        return (f"{trend} On the paper's network, {network} width {PAPER.width}, the seed mean comes within "
                 f"{WIDTH_MARGIN:g} of Kirsch's {kirsch_rho:.2f}: our GraNd reproduces his control there, so a gap on "
                 "our network comes from the network, not from a different score.")
-    return (f"{trend} On the paper's network, {network} width {PAPER.width}, it still differs from Kirsch's "
+    return (f"{trend} On the paper's network, {network} width {PAPER.width}, the seed mean still differs from Kirsch's "
             f"{kirsch_rho:.2f} by more than {WIDTH_MARGIN:g}: {rest} the gap there.")
 
 
@@ -211,8 +211,10 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
     seed_mean = widths[widths["seeds"] > 1].set_index(["model", "width"])["spearman"]
     one = widths[widths["seeds"] == 1].groupby(["model", "width"])["spearman"].mean()
     own, wide, paper = (profile.model, profile.width), (profile.model, PAPER.width), (PAPER.model, PAPER.width)
+    everything = (f" ({matrix.loc['grand@0', 'input_norm']:.2f} on all {profile.num_train:,} training images, in the "
+                  "table above)" if check_examples(profile) < profile.num_train else "")
     measured = (f"on our network ({model_name(profile.model)}) at its width {profile.width} one initialisation "
-                f"gives Spearman {one[own]:.2f} and the seed mean {seed_mean[own]:.2f}")
+                f"gives Spearman {one[own]:.2f} and the seed mean {seed_mean[own]:.2f}{everything}")
     if wide != own:
         measured += f"; at width {PAPER.width}, {one[wide]:.2f} and {seed_mean[wide]:.2f}"
     if paper != wide:
@@ -228,6 +230,8 @@ def facts(tables: dict[str, pd.DataFrame], profile: Profile) -> dict:
         "epoch": f"{profile.score_epoch:g}",
         "init_norm": f"{matrix.loc['grand@0', 'input_norm']:.3f}",
         "kirsch_init_norm": f"{kirsch_rho:.3f}",
+        "init_norm_ours": f"{model_name(profile.model)} width {profile.width}, mean of {profile.score_seeds}",
+        "init_norm_his": f"{model_name(PAPER.model)} width {PAPER.width}, mean of {kirsch_runs()}",
         "single_run_claim": reference.claim("single_run"),  # judged on the seeds page
         "kirsch_runs": str(kirsch_runs()),
         "w_examples": f"{check_examples(profile):,}",
