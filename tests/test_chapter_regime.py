@@ -238,6 +238,21 @@ def test_no_growing_lead_when_hard_starts_ahead_or_the_gap_shrinks():
         assert "grows with the budget" not in regime.budget_context(table, PROFILE, EVERYWHERE)
 
 
+def test_hard_closing_on_random_is_reported_where_the_narrowing_is_beyond_noise():
+    # random at 85%; at 50% pruned hard goes from 70% to 82% (random's lead 15 -> 3 points; the change's standard
+    # error is 2 points, four cells of one seed); at 70% hard stays at 80%
+    closes = sweep(grid({(0.5, 2.0): -0.10, (0.5, 8.0): 0.02}, random=0.85))
+    assert regime.closing_on_random(closes, PROFILE, EVERYWHERE) == {0.5: pytest.approx((0.15, 0.03))}
+    assert ("Hard closes on random pruning as the budget grows: random minus hard goes from +15.0 to +3.0 points at "
+            "50% pruned (the narrowing's 95% interval excludes zero).") in \
+        regime.budget_context(closes, PROFILE, EVERYWHERE)
+    within_noise = sweep(grid({(0.5, 2.0): -0.05, (0.5, 8.0): -0.02}, random=0.85))  # 10 -> 7 points
+    hard_ahead = sweep(grid({(0.5, 2.0): -0.10, (0.5, 8.0): 0.02}, random=0.5))
+    for table in (within_noise, hard_ahead):
+        assert regime.closing_on_random(table, PROFILE, EVERYWHERE) == {}
+        assert "closes on random" not in regime.budget_context(table, PROFILE, EVERYWHERE)
+
+
 def test_random_wins_count_cells_where_random_beats_both_ends_beyond_two_standard_errors():
     # random at 85% beats easy (80%) everywhere by 5 points, and hard (80%) except where hard is at 90% or at 83%
     # (2 points: within the 2.8 points of one seed a side)

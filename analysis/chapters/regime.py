@@ -23,7 +23,7 @@ from analysis.profiles import Profile, Variant
 from analysis.retraining import RandomSubset, retrain, seed_noise
 from analysis.rules import Verdict
 from analysis.score_runs import compute_scores, score_run_config, score_runs
-from analysis.statistics import SeedNoise, accuracies, compare, noise_table
+from analysis.statistics import SeedNoise, accuracies, compare, contrast, noise_table, sign
 from analysis.store import RunStore
 
 CLAIMS = ("regime",)
@@ -179,9 +179,25 @@ def size_context(sizes: pd.DataFrame, fraction: float, noise: Mapping[float, See
             + (f"{listing(wins)} images." if wins else "no size."))
 
 
+def closing_on_random(sweep: pd.DataFrame, profile: Profile, noise: Mapping[float, SeedNoise]) -> dict[float, tuple]:
+    """Per fraction pruned where keeping the hardest loses to random pruning at the shortest budget and random's
+    lead narrows by the longest (the change's 95% interval above zero): random minus hard at those two budgets."""
+    short, long = min(profile.regime.epochs), max(profile.regime.epochs)
+    closing = {}
+    for f in profile.regime.fractions:
+        hard, random = ({b: accuracies(sweep, fraction=f, selection=s, budget_epochs=b) for b in (short, long)}
+                        for s in ("hard", "random"))
+        narrowing = contrast([random[short], hard[long]], [hard[short], random[long]],
+                             [noise[short].of_random, noise[long], noise[short], noise[long].of_random])
+        if compare(hard[short], random[short], noise[short].vs_random) < 0 and sign(narrowing) > 0:
+            closing[f] = tuple(random[b].mean() - hard[b].mean() for b in (short, long))
+    return closing
+
+
 def budget_context(sweep: pd.DataFrame, profile: Profile, noise: Mapping[float, SeedNoise]) -> str:
-    """The budget sweep in words: whether easy's lead grows with the budget, how often random beats both ends,
-    where CCS beats random, and whether the longest budget still leaves hard behind easy everywhere."""
+    """The budget sweep in words: whether easy's lead grows with the budget, whether hard closes on random pruning,
+    how often random beats both ends, where CCS beats random, and whether the longest budget still leaves hard
+    behind easy everywhere."""
     largest = max(profile.regime.fractions)
     signs = {f: rules.hard_vs_easy(sweep, f, noise, BUDGET) for f in profile.regime.fractions}
     train, table = full_mean(sweep, BUDGET), mean_table(sweep, BUDGET)
@@ -200,6 +216,10 @@ def budget_context(sweep: pd.DataFrame, profile: Profile, noise: Mapping[float, 
                  for f in growing]
         sentences.append(f"Easy's lead over hard grows with the budget instead of shrinking: hard minus easy goes "
                          f"from {' and '.join(spans)}.")
+    if closing := closing_on_random(sweep, profile, noise):
+        spans = [f"{100 * a:+.1f} to {100 * b:+.1f} points at {f:.0%} pruned" for f, (a, b) in closing.items()]
+        sentences.append(f"Hard closes on random pruning as the budget grows: random minus hard goes from "
+                         f"{' and '.join(spans)} (the narrowing's 95% interval excludes zero).")
     sentences.append(f"Random pruning beats both the hardest and the easiest subset in {random} of {cells} "
                      f"fraction-budget cells; at {largest:.0%} pruned, CCS beats random at "
                      + (f"{', '.join(ccs_wins)} epochs." if ccs_wins else "no budget."))
