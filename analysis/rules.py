@@ -322,18 +322,22 @@ def window_cifar10(offsets: pd.DataFrame, n_train: int, noise: SeedNoise) -> Ver
 
 
 def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, under_noise: SeedNoise, on_clean: SeedNoise) -> Verdict:
-    """Claim noise_tail: corrupted labels pile up in the top EL2N bin, and skipping that tail helps.
+    """Claim noise_tail: corrupted labels pile up in the top EL2N bin, skipping that tail helps, and keeping the
+    highest GraNd at initialisation does worse than random pruning under noise.
 
-    Concentrated: the top EL2N bin's noisy share exceeds twice the noise rate. Skipping helps: the gain of
-    the smallest offset > 0 over offset 0 under noise beats the same gain on clean labels (selection
-    `clean`, the control: at small scale accuracy rises with the offset even without noise), each arm with its
-    condition's seed noise (`under_noise`, `on_clean`). Inconclusive on that part where the clean control is
-    missing.
+    Three parts, tallied. Concentrated: the top EL2N bin's noisy share exceeds twice the noise rate. Skipping
+    helps: the gain of the smallest offset > 0 over offset 0 under noise beats the same gain on clean labels
+    (selection `clean`, the control: at small scale accuracy rises with the offset even without noise), each arm
+    with its condition's seed noise (`under_noise`, `on_clean`). GraNd at init: random pruning (selection
+    `random`) beats the highest GraNd at initialisation (`grand_init`), both on the noisy labels. A part whose
+    arms are missing cannot tell.
     """
+    paper = ("noisy examples concentrate at the highest EL2N; the best window skips them; keeping the highest GraNd "
+             "at init can do worse than random")
     el2n = bins[bins["score"] == "el2n"]
     if el2n.empty:
-        return Verdict("noise_tail", "noise", "no EL2N bins", "noisy examples concentrate at the highest EL2N; the "
-                       "best window skips them", INCONCLUSIVE, "No EL2N scores of the noisy-label runs to bin.")
+        return Verdict("noise_tail", "noise", "no EL2N bins", paper, INCONCLUSIVE,
+                       "No EL2N scores of the noisy-label runs to bin.")
     top, rate = float(el2n.loc[el2n["bin"].idxmax(), "noisy_fraction"]), float(el2n["noise_rate"].iloc[0])
     concentrated = top > 2 * rate
     noisy, clean = pruning[pruning["selection"] == "el2n"], pruning[pruning["selection"] == "clean"]
@@ -349,11 +353,18 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, under_noise: SeedNoise
         clean_gain = arms[1][1].mean() - arms[0][1].mean()
         gain = (f"skipping the top {skip:,.0f}: {noisy_gain:+.2%} under noise vs {clean_gain:+.2%} on clean labels, "
                 f"difference {estimate[0]:+.2%} (95% interval {low:+.2%} to {high:+.2%})")
+    grand_init, rnd = accuracies(pruning, selection="grand_init"), accuracies(pruning, selection="random")
+    if len(grand_init) and len(rnd):
+        worse = beats(rnd, grand_init, under_noise.vs_random[::-1])
+        init = f"highest GraNd at init {grand_init.mean():.2%} vs random {rnd.mean():.2%}"
+    else:
+        worse, init = None, "no GraNd-at-init or random arm"
     return Verdict(
-        "noise_tail", "noise", f"top EL2N bin {top:.0%} noisy (noise rate {rate:.0%}); {gain}",
-        "noisy examples concentrate at the highest EL2N; the best window skips them", tally([concentrated, skips]),
+        "noise_tail", "noise", f"top EL2N bin {top:.0%} noisy (noise rate {rate:.0%}); {gain}; {init}", paper,
+        tally([concentrated, skips, worse]),
         "Concentrated: top-bin noisy share above twice the noise rate. Skipping helps: its gain under noise beats "
-        "the clean-label gain at the same offsets beyond two standard errors.",
+        "the clean-label gain at the same offsets beyond two standard errors. GraNd at init: random pruning beats "
+        "keeping its highest scores on the noisy labels beyond two standard errors. Three parts, tallied.",
     )
 
 

@@ -19,7 +19,7 @@ N = PROFILE.num_train  # 1,000: 10% noisy is 100 examples
 NOISE = SeedNoise(sd=0.01, dof=10)
 
 
-def pruning(windows: dict[int, float], random: float = 0.5, grand_init: float = 0.6,
+def pruning(windows: dict[int, float], random: float = 0.5, grand_init: float = 0.4,
             clean: dict[int, float] | None = None) -> pd.DataFrame:
     """`noise_study`-shaped pruning rows, one seed each: EL2N windows (offset -> accuracy), GraNd at init, random,
     then the clean-label control's windows (offset -> accuracy), if any."""

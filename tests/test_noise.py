@@ -74,14 +74,14 @@ def test_auroc_matches_pair_counting_with_many_ties():
     assert report["auroc"] == pytest.approx(pairwise_auroc(scores.tolist(), noisy.tolist()))
 
 
-def noise_tables(top_share: float, skip_gain: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def noise_tables(top_share: float, skip_gain: float, init: float = 0.7) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`noise_study`-shaped bins (noise rate 10%) and pruning rows with one seed per selection, with the clean-label
-    control flat across offsets."""
+    control flat across offsets and random pruning at 75% (GraNd at init: `init`)."""
     bins = pd.DataFrame({"score": "el2n", "bin": range(10), "count": 100, "noise_rate": 0.1,
                          "noisy_fraction": [0.0] * 9 + [top_share]})
     pruning = pd.DataFrame({"selection": ["el2n", "el2n", "el2n", "grand_init", "random", "clean", "clean", "clean"],
                             "offset": [0, 50, 100, 0, np.nan, 0, 50, 100], "seed": 0,
-                            "test_acc": [0.8, 0.8 + skip_gain, 0.8, 0.7, 0.75, 0.85, 0.85, 0.85]})
+                            "test_acc": [0.8, 0.8 + skip_gain, 0.8, init, 0.75, 0.85, 0.85, 0.85]})
     return bins, pruning
 
 
@@ -89,5 +89,8 @@ def test_noise_tail_verdict():
     noise = SeedNoise(sd=0.01, dof=40)  # four single-seed arms: the contrast counts beyond 4 points
     assert noise_tail(*noise_tables(0.5, 0.06), noise, noise).verdict == REPRODUCED
     assert noise_tail(*noise_tables(0.5, 0.0), noise, noise).verdict == PARTLY  # skipping: within noise, cannot tell
-    assert noise_tail(*noise_tables(0.15, 0.06), noise, noise).verdict == NOT  # holds once, fails once
-    assert noise_tail(*noise_tables(0.15, -0.06), noise, noise).verdict == NOT
+    assert noise_tail(*noise_tables(0.15, 0.06), noise, noise).verdict == PARTLY  # holds twice, fails once
+    assert noise_tail(*noise_tables(0.15, -0.06), noise, noise).verdict == NOT  # holds once, fails twice
+    # GraNd at init level with random pruning: one part of three cannot tell; above it: that part fails
+    assert noise_tail(*noise_tables(0.5, 0.06, init=0.75), noise, noise).verdict == PARTLY
+    assert noise_tail(*noise_tables(0.15, 0.06, init=0.8), noise, noise).verdict == NOT

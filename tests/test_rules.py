@@ -218,9 +218,12 @@ def test_the_best_window_is_chosen_on_one_seed_and_judged_on_the_others():
 def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
     bins = pd.DataFrame({"score": "el2n", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
 
-    def pruning(noisy_gain: float, clean_gain: float | None) -> pd.DataFrame:
+    def pruning(noisy_gain: float, clean_gain: float | None, init_gap: float | None = 0.05) -> pd.DataFrame:
         rows = [{"selection": "el2n", "offset": 0, "test_acc": 0.70},
                 {"selection": "el2n", "offset": 100, "test_acc": 0.70 + noisy_gain}]
+        if init_gap is not None:  # random pruning `init_gap` above keeping the highest GraNd at init
+            rows += [{"selection": "random", "offset": np.nan, "test_acc": 0.75},
+                     {"selection": "grand_init", "offset": 0, "test_acc": 0.75 - init_gap}]
         if clean_gain is not None:
             rows += [{"selection": "clean", "offset": 0, "test_acc": 0.80},
                      {"selection": "clean", "offset": 100, "test_acc": 0.80 + clean_gain}]
@@ -238,11 +241,33 @@ def test_skipping_the_noisy_tail_is_judged_against_the_clean_label_curve():
     assert uncontrolled.verdict == rules.PARTLY and "no clean-label control" in uncontrolled.ours
     # precise runs where skipping gains as much on clean labels as under noise: a one-point gain from the noisy
     # tail is excluded, so that part fails
-    assert rules.noise_tail(bins, pruning(0.0, 0.0), PRECISE, PRECISE).verdict == rules.NOT
-    # a top bin at most twice the noise rate is no concentration: one part of two fails even where skipping helps
+    assert rules.noise_tail(bins, pruning(0.0, 0.0), PRECISE, PRECISE).verdict == rules.PARTLY
+    assert rules.noise_tail(bins, pruning(0.0, 0.0, init_gap=-0.05), PRECISE, PRECISE).verdict == rules.NOT
+    # a top bin at most twice the noise rate is no concentration: one part of three fails
     spread = bins.assign(noisy_fraction=[0.05, 0.15])
     unconcentrated = rules.noise_tail(spread, pruning(0.10, 0.0), NOISE, NOISE)
-    assert unconcentrated.verdict == rules.NOT and unconcentrated.ours.startswith("top EL2N bin 15% noisy")
+    assert unconcentrated.verdict == rules.PARTLY and unconcentrated.ours.startswith("top EL2N bin 15% noisy")
+
+
+def test_keeping_the_highest_grand_at_init_under_noise_is_judged_against_random_pruning():
+    bins = pd.DataFrame({"score": "el2n", "bin": [0, 1], "noisy_fraction": [0.02, 0.5], "noise_rate": 0.1})
+    windows = [{"selection": s, "offset": o, "test_acc": a}
+               for s, o, a in [("el2n", 0, 0.70), ("el2n", 100, 0.80), ("clean", 0, 0.80), ("clean", 100, 0.80)]]
+
+    def verdict(grand_init: float | None, random: float | None, noise: SeedNoise = NOISE) -> rules.Verdict:
+        rows = windows + [{"selection": s, "offset": o, "test_acc": a}
+                          for s, o, a in [("grand_init", 0, grand_init), ("random", np.nan, random)] if a is not None]
+        return rules.noise_tail(bins, pd.DataFrame(rows), noise, NOISE)
+
+    worse = verdict(0.70, 0.75)
+    assert worse.verdict == rules.REPRODUCED and worse.ours.endswith("highest GraNd at init 70.00% vs random 75.00%")
+    assert verdict(0.80, 0.75).verdict == rules.PARTLY  # GraNd at init above random: that part fails
+    assert verdict(0.745, 0.75).verdict == rules.PARTLY  # half a point, one seed each: cannot tell
+    # random pruning's own spread (its seeds draw the subsets) widens the comparison until it cannot tell
+    wide = SeedNoise(sd=0.01, dof=10, random=SeedNoise(sd=0.05, dof=10))
+    assert verdict(0.70, 0.75, wide).verdict == rules.PARTLY
+    missing = verdict(0.70, None)
+    assert missing.verdict == rules.PARTLY and missing.ours.endswith("no GraNd-at-init or random arm")
 
 
 def test_lmc_and_ntk_are_partly_only_when_the_majority_agrees():
@@ -534,9 +559,14 @@ def test_a_clean_control_at_other_offsets_is_no_control():
     pruning = pd.DataFrame([{"selection": "el2n", "offset": 0, "test_acc": 0.70},
                             {"selection": "el2n", "offset": 100, "test_acc": 0.80},
                             {"selection": "clean", "offset": 0, "test_acc": 0.80},
-                            {"selection": "clean", "offset": 200, "test_acc": 0.80}])
+                            {"selection": "clean", "offset": 200, "test_acc": 0.80},
+                            {"selection": "grand_init", "offset": 0, "test_acc": 0.70},
+                            {"selection": "random", "offset": np.nan, "test_acc": 0.75}])
     verdict = rules.noise_tail(bins, pruning, NOISE, NOISE)
     assert verdict.verdict == rules.PARTLY and "no clean-label control at the same offsets" in verdict.ours
+    # nor without the GraNd-at-init and random arms: one part of three told is too few
+    no_init = rules.noise_tail(bins, pruning[pruning["selection"].isin(["el2n", "clean"])], NOISE, NOISE)
+    assert no_init.verdict == rules.INCONCLUSIVE
 
 
 def test_each_transfer_target_is_judged_with_its_own_seed_noise():
