@@ -86,6 +86,11 @@ def _held(estimate: tuple[float, float, float]) -> bool | None:
     return False if interval(estimate)[1] < MARGIN else None
 
 
+def _told(held: bool | None) -> str:
+    """One condition's outcome in words: 'holds', 'fails' or 'cannot tell'."""
+    return "cannot tell" if held is None else ("holds" if held else "fails")
+
+
 def _seeds(**arms) -> str:
     """Each arm's seed count, by name (underscores read as spaces)."""
     return "seeds: " + ", ".join(f"{name.replace('_', ' ')} {len(a)}" for name, a in arms.items())
@@ -364,7 +369,8 @@ def noise_tail(bins: pd.DataFrame, pruning: pd.DataFrame, under_noise: SeedNoise
         tally([concentrated, skips, worse]),
         "Concentrated: top-bin noisy share above twice the noise rate. Skipping helps: its gain under noise beats "
         "the clean-label gain at the same offsets beyond two standard errors. GraNd at init: random pruning beats "
-        "keeping its highest scores on the noisy labels beyond two standard errors. Three parts, tallied.",
+        "keeping its highest scores on the noisy labels beyond two standard errors. Three parts, tallied; here "
+        f"concentrated {_told(concentrated)}, skipping helps {_told(skips)}, GraNd at init {_told(worse)}.",
     )
 
 
