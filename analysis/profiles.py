@@ -333,9 +333,10 @@ The criterion cannot be met on this machine: the best candidate within the budge
 92.9% train accuracy; 90% / 95% needs about 15 epochs of width 32: 1.5 times the chosen run's steps, on a
 network whose bare loop ran at 0.61 of the chosen one's (697 against 1,142 images/s, both 2026-11-28), so
 about 2.5 times the chosen run's time, which would put the book beyond 60 hours. Chosen: width 24, 10 epochs with
-airbench94's recipe - the most accurate candidate near the run budget, with scores at epoch 1 as in
-Kirsch's PyTorch reproduction. Random pruning of half the data costs 1.7 points there (one run each; the
-paper: about 2, `scarce`: 12): the paper's regime, not the data-scarce one.
+airbench94's recipe - the most accurate candidate near the run budget, with scores at epoch 1, 10% of training
+as the paper's epoch 20 of 200 (Kirsch's PyTorch reproduction read them after 2 of 12.6 epochs). Random pruning
+of half the data costs 1.7 points there (one run each; the paper: about 2, `scarce`: 12): the paper's regime, not
+the data-scarce one.
 """
 
 _E = 10  # the full-data budget in epochs (see LAPTOP_CALIBRATION)
