@@ -286,7 +286,11 @@ def ranked_colors(values, palette: str = "viridis") -> dict:
 
 
 def epoch_ticks(ax: Axes, epochs) -> None:
-    """x ticks at exactly `epochs`, labelled as plain numbers (for symlog axes), in small type."""
+    """x ticks at exactly `epochs`, labelled as plain numbers, on an axis that spaces them readably: linear where
+    they are evenly spaced (the laptop's 0 to 10), symmetric-log where they spread over orders of magnitude (the
+    paper's 0, 1, 2, 4, ..., 200)."""
+    steps = np.diff(sorted(epochs))
+    ax.set_xscale("linear" if len(steps) and np.allclose(steps, steps[0]) else "symlog")
     ax.set_xticks(epochs)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
 

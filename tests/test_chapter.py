@@ -2,6 +2,7 @@
 
 from dataclasses import replace
 
+import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
@@ -115,6 +116,16 @@ def test_seeds_per_point_counts_each_points_own_seeds():
     assert plots.seeds_per_point(df[df["method"] == "b"], "method", what="seed") == "1 seed per point"
     assert plots.seeds_per_point(df, "method", what="pair of children", plural="pairs of children") == (
         "1 to 3 pairs of children per point")
+
+
+@pytest.mark.parametrize(("epochs", "scale"), [(range(11), "linear"), ((0, 1, 2, 4, 8, 16, 50, 100, 200), "symlog")])
+def test_epoch_ticks_label_every_epoch_on_a_linear_axis_when_evenly_spaced_else_symlog(epochs, scale):
+    fig, ax = plt.subplots()
+    plots.epoch_ticks(ax, list(epochs))
+    fig.canvas.draw()
+    assert ax.get_xscale() == scale
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{e:g}" for e in epochs]
+    plt.close(fig)
 
 
 def test_caption_is_the_title_the_scale_the_seeds_and_the_departure_one_sentence_each():
